@@ -1,0 +1,65 @@
+"""Automation runs, the evidence manifest and the audit log (the last two append-only)."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.store.models.base import Base, BigId, CreatedMixin, IdMixin, utcnow
+
+
+class AutomationRun(CreatedMixin, Base):
+    __tablename__ = "automation_runs"
+    __table_args__ = (Index("ix_automation_runs_state", "state", "priority"),)
+    # UUID4 string: runs are created on many workers.
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    automation: Mapped[str] = mapped_column(String(60))
+    account_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("portal_accounts.id"))
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    priority: Mapped[int] = mapped_column(default=0)
+    # (automation, account, date) for scheduled runs: a second enqueue is refused by the database.
+    dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    # queued | running | succeeded | failed | cancelled
+    state: Mapped[str] = mapped_column(String(20), default="queued")
+    backend: Mapped[str] = mapped_column(String(20), default="local")
+    checkpoint: Mapped[str | None] = mapped_column(String(60))
+    attempts: Mapped[int] = mapped_column(default=0)
+    error_type: Mapped[str | None] = mapped_column(String(80))
+    error_message: Mapped[str | None] = mapped_column(String(1000))
+    result: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+
+class EvidenceEntry(Base):
+    """Hash-chained manifest: entry_hash = sha256(prev_hash + canonical content)."""
+
+    __tablename__ = "evidence_entries"
+    seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    entry_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # artifact | event
+    kind: Mapped[str] = mapped_column(String(20))
+    blob_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    run_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    claim_id: Mapped[int | None] = mapped_column(BigId, index=True)
+    work_item_id: Mapped[int | None] = mapped_column(BigId)
+    appeal_id: Mapped[int | None] = mapped_column(BigId, index=True)
+    # Canonical JSON of everything the hash covers besides prev_hash.
+    content: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuditEvent(IdMixin, Base):
+    """PHI-touching action: who, what, which record, outcome. No free text."""
+
+    __tablename__ = "audit_log"
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(80))
+    # e.g. evidence.captured, evidence.exported, era.downloaded, appeal.submitted
+    action: Mapped[str] = mapped_column(String(60))
+    record_type: Mapped[str] = mapped_column(String(40))
+    record_id: Mapped[str] = mapped_column(String(80))
+    outcome: Mapped[str] = mapped_column(String(20))

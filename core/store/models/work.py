@@ -1,0 +1,104 @@
+"""Denials and rejections as work items, their appeals, submission intents and payer touches."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Float, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.store.models.base import Base, BigId, CreatedMixin, IdMixin, utcnow
+
+
+class WorkItem(IdMixin, CreatedMixin, Base):
+    __tablename__ = "work_items"
+    __table_args__ = (
+        Index("ix_work_items_queue", "team", "state", "priority"),
+        Index("ix_work_items_payer_carc", "payer_id", "carc"),
+    )
+    # Source-derived key (e.g. "835:<claim_payment_id>:<line seq>:<carc>"): one item per finding.
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    # denial | rejection | underpayment | root_cause
+    kind: Mapped[str] = mapped_column(String(20))
+    # Where it came from: "835", "277CA", "portal".
+    intake_source: Mapped[str] = mapped_column(String(20))
+    claim_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("claims.id"), index=True)
+    claim_payment_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("claim_payments.id"))
+    line_payment_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("line_payments.id"))
+    rejection_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("rejections.id"))
+    payer_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("payers.id"))
+    plan_type: Mapped[str | None] = mapped_column(String(40))
+    # Routing category, e.g. "eligibility", "authorization", "triage".
+    category: Mapped[str] = mapped_column(String(40))
+    team: Mapped[str] = mapped_column(String(40))
+    owner: Mapped[str | None] = mapped_column(String(80))
+    group_code: Mapped[str | None] = mapped_column(String(2))
+    carc: Mapped[str | None] = mapped_column(String(5))
+    rarc: Mapped[str | None] = mapped_column(String(40))
+    procedure_code: Mapped[str | None] = mapped_column(String(20))
+    amount: Mapped[Decimal]
+    dos: Mapped[date | None]
+    filing_deadline: Mapped[date | None]
+    appeal_deadline: Mapped[date | None]
+    sla_due_at: Mapped[datetime | None]
+    follow_up_on: Mapped[date | None] = mapped_column(index=True)
+    priority: Mapped[float] = mapped_column(Float, default=0.0)
+    # work_today | root_cause | correct_resubmit | write_off
+    action: Mapped[str] = mapped_column(String(20))
+    state: Mapped[str] = mapped_column(String(30), default="new")
+    parent_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("work_items.id"))
+    # Why the item went to triage or write-off; codes and words, never PHI.
+    reason: Mapped[str | None] = mapped_column(String(500))
+    root_cause: Mapped[str | None] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Appeal(IdMixin, CreatedMixin, Base):
+    __tablename__ = "appeals"
+    __table_args__ = (UniqueConstraint("work_item_id", "level"),)
+    work_item_id: Mapped[int] = mapped_column(BigId, ForeignKey("work_items.id"))
+    # 1 = reconsideration / first level, 2 = second level, 3 = external (IRO / ERISA).
+    level: Mapped[int] = mapped_column(default=1)
+    # portal | mail | fax
+    channel: Mapped[str] = mapped_column(String(20))
+    form: Mapped[str | None] = mapped_column(String(120))
+    reason_category: Mapped[str | None] = mapped_column(String(80))
+    state: Mapped[str] = mapped_column(String(30), default="draft")
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class SubmissionIntent(IdMixin, CreatedMixin, Base):
+    """Exactly-once journal for a portal submission (DESIGN §5)."""
+
+    __tablename__ = "submission_intents"
+    # e.g. "appeal:<id>:level:<n>"; a second intent for the same act cannot be created.
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    appeal_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("appeals.id"))
+    account_id: Mapped[int] = mapped_column(BigId, ForeignKey("portal_accounts.id"))
+    # PLANNED | SUBMITTING | SUBMITTED | FAILED_BEFORE_SUBMIT | IN_DOUBT | SAFE_TO_RETRY | HUMAN_REVIEW
+    state: Mapped[str] = mapped_column(String(30), default="PLANNED", index=True)
+    # What the reconciler looks for in the portal's own list (claim number, type, reason).
+    fingerprint: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    confirmation_number: Mapped[str | None] = mapped_column(String(80))
+    run_id: Mapped[str | None] = mapped_column(String(36))
+    submitted_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PayerTouch(IdMixin, CreatedMixin, Base):
+    __tablename__ = "payer_touches"
+    work_item_id: Mapped[int] = mapped_column(BigId, ForeignKey("work_items.id"), index=True)
+    appeal_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("appeals.id"))
+    submitted_on: Mapped[date | None]
+    confirmation_number: Mapped[str | None] = mapped_column(String(80))
+    channel: Mapped[str | None] = mapped_column(String(20))
+    follow_up_on: Mapped[date | None]
+    next_action: Mapped[str | None] = mapped_column(String(200))
+    owner: Mapped[str | None] = mapped_column(String(80))
+    # paid | partially_paid | upheld | more_info | written_off
+    outcome: Mapped[str | None] = mapped_column(String(30))
+    paid_amount: Mapped[Decimal | None]
+    billed_amount: Mapped[Decimal | None]
+    write_off_reason: Mapped[str | None] = mapped_column(String(200))
+    root_cause: Mapped[str | None] = mapped_column(String(200))

@@ -1,0 +1,75 @@
+"""Shared fixtures. PAYERFLEET_TEST_DB=sqlite|postgresql picks the store backend for the run."""
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from core.config import Settings
+from core.store import migrate
+from core.store.db import Database
+from core.store.models import Base
+
+BACKEND = os.environ.get("PAYERFLEET_TEST_DB", "sqlite")
+PG_ADMIN_URL = os.environ.get("PAYERFLEET_TEST_PG_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+def pytest_report_header(config) -> str:
+    return f"payerfleet store backend: {BACKEND}"
+
+
+@pytest.fixture(scope="session")
+def _pg_database_url() -> Iterator[str]:
+    """A private PostgreSQL database per test session, so parallel runs never collide."""
+    name = f"payerfleet_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    migrate.upgrade(Database(url))
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    db = Database(f"sqlite:///{path}")
+    migrate.upgrade(db)
+    db.dispose()
+    return path
+
+
+@pytest.fixture
+def db_url(request, tmp_path) -> str:
+    if BACKEND == "postgresql":
+        return request.getfixturevalue("_pg_database_url")
+    target = tmp_path / "payerfleet.db"
+    shutil.copy(request.getfixturevalue("_sqlite_template"), target)
+    return f"sqlite:///{target}"
+
+
+@pytest.fixture
+def db(db_url) -> Iterator[Database]:
+    """A migrated, empty store on the selected backend."""
+    database = Database(db_url)
+    yield database
+    if database.dialect == "postgresql":
+        tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+        with database.engine.begin() as conn:
+            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    database.dispose()
+
+
+@pytest.fixture
+def settings(tmp_path, db_url) -> Settings:
+    """Settings pointing at a private data directory and the test database."""
+    return Settings(data_dir=tmp_path / "var", database_url=db_url)
