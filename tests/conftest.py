@@ -73,3 +73,11 @@ def db(db_url) -> Iterator[Database]:
 def settings(tmp_path, db_url) -> Settings:
     """Settings pointing at a private data directory and the test database."""
     return Settings(data_dir=tmp_path / "var", database_url=db_url)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """Launch whichever Chromium the bootstrap picks, with the offline-safe flags."""
+    from portals.browser import find_chromium
+
+    return {**browser_type_launch_args, **find_chromium().launch_kwargs()}
