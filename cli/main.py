@@ -3,4 +3,9 @@ from __future__ import annotations
 
 import typer
 
+from cli import accounts, db, doctor
+
 app = typer.Typer(help="payerfleet: payer-portal automation fleet and denial store.", no_args_is_help=True)
+app.add_typer(db.app, name="db")
+app.add_typer(accounts.app, name="accounts")
+app.command()(doctor.doctor)

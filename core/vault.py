@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+import structlog
 from pydantic import BaseModel, SecretStr
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -15,6 +16,7 @@ from core.store.models import PortalAccount, VaultSecret, utcnow
 
 CREDENTIALS = "credentials"
 STORAGE_STATE = "storage_state"
+log = structlog.get_logger()
 
 
 class Credentials(BaseModel):
@@ -62,7 +64,8 @@ class Vault:
             s.add(account)
             s.flush()
             self._put(s, account.id, CREDENTIALS, credentials.to_json())
-            return account.id
+        log.info("vault.account_added", account_id=account.id, portal=portal)
+        return account.id
 
     def remove_account(self, alias: str) -> None:
         with self.db.transaction() as s:
@@ -71,6 +74,7 @@ class Vault:
                 s.delete(secret)
             account.enabled = False
             account.alias = f"{alias}#removed-{account.id}"
+        log.info("vault.account_removed", account_id=account.id)
 
     def list_accounts(self) -> list[AccountInfo]:
         with self.db.transaction() as s:
@@ -102,6 +106,7 @@ class Vault:
     def put_storage_state(self, account_id: int, state: dict) -> None:
         with self.db.transaction() as s:
             self._put(s, account_id, STORAGE_STATE, json.dumps(state).encode())
+        log.info("vault.session_saved", account_id=account_id)
 
     def get_storage_state(self, account_id: int) -> dict | None:
         raw = self._get(account_id, STORAGE_STATE)
@@ -122,6 +127,7 @@ class Vault:
                 secret.ciphertext = new_keys.reencrypt(secret.ciphertext)
                 secret.updated_at = utcnow()
         self.keys = new_keys
+        log.info("vault.reencrypted", secrets=len(secrets))
         return len(secrets)
 
     # -- internals ------------------------------------------------------------------------

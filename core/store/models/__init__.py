@@ -1,7 +1,7 @@
 """The denial store schema; Alembic migrations are the only way it is created or changed."""
 from core.store.models.base import Base, utcnow
 from core.store.models.claims import Claim, ClaimDiagnosis, ClaimLine, EdiFile
-from core.store.models.ops import AuditEvent, AutomationRun, EvidenceEntry
+from core.store.models.ops import AuditEvent, AutomationRun, EvidenceChainHead, EvidenceEntry
 from core.store.models.reference import Payer, Plan, PortalAccount, VaultSecret
 from core.store.models.remittance import (
     Adjustment,
@@ -17,7 +17,7 @@ from core.store.models.work import Appeal, PayerTouch, SubmissionIntent, WorkIte
 
 __all__ = [
     "Adjustment", "Appeal", "AuditEvent", "AutomationRun", "Base", "Claim", "ClaimDiagnosis",
-    "ClaimLine", "ClaimPayment", "ClaimStatusEvent", "EdiFile", "EvidenceEntry", "LinePayment",
+    "ClaimLine", "ClaimPayment", "ClaimStatusEvent", "EdiFile", "EvidenceChainHead", "EvidenceEntry", "LinePayment",
     "Payer", "PayerTouch", "Plan", "PortalAccount", "ProviderAdjustment", "Rejection", "RemarkCode",
     "Remittance", "SubmissionIntent", "VaultSecret", "WorkItem", "utcnow",
 ]

@@ -34,7 +34,7 @@ class AutomationRun(CreatedMixin, Base):
 
 
 class EvidenceEntry(Base):
-    """Hash-chained manifest: entry_hash = sha256(prev_hash + canonical content)."""
+    """Hash-chained manifest: entry_hash = sha256(prev_hash LF sha256(content) LF); see evidence/manifest.py."""
 
     __tablename__ = "evidence_entries"
     seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
@@ -50,6 +50,15 @@ class EvidenceEntry(Base):
     # Canonical JSON of everything the hash covers besides prev_hash.
     content: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class EvidenceChainHead(Base):
+    """The single row (id=1) every manifest append locks; holds the last seq and entry_hash."""
+
+    __tablename__ = "evidence_chain_head"
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(BigId)
+    entry_hash: Mapped[str] = mapped_column(String(64))
 
 
 class AuditEvent(IdMixin, Base):

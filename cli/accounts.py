@@ -1,0 +1,74 @@
+"""`payerfleet accounts`: portal accounts in the vault; nothing here ever prints a secret."""
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import typer
+from rich.table import Table
+
+from cli.context import console, database, fail, keys, reports_errors, settings
+from core.vault import Credentials, Vault
+
+app = typer.Typer(help="Portal accounts and their encrypted credentials.", no_args_is_help=True)
+
+
+@app.command()
+@reports_errors
+def add(
+    alias: str = typer.Argument(..., help="Your name for the account; the only identifier shown in logs."),
+    portal: str = typer.Option(..., help="Portal package name, e.g. availity, uhc, caqh."),
+    url: str = typer.Option(..., help="Portal base URL."),
+    username: str = typer.Option(..., prompt=True),
+    password: str = typer.Option(..., prompt=True, hide_input=True),
+    totp_secret: str = typer.Option("", prompt="TOTP secret (empty if none)", hide_input=True),
+    authorised: bool = typer.Option(False, help="Confirm automated access to this real portal is authorised."),
+) -> None:
+    """Add a portal account; credentials are encrypted before they reach the database."""
+    current = settings()
+    vault = Vault(database(current), keys(current, create=True))
+    creds = Credentials(username=username, password=password, totp_secret=totp_secret or None)
+    account_id = vault.add_account(alias=alias, portal=portal, base_url=url, credentials=creds, authorised=authorised)
+    console.print(f"added account {alias} (id {account_id}, portal {portal})")
+
+
+@app.command("list")
+@reports_errors
+def list_(as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts.")) -> None:
+    """List accounts (aliases, portals and which secrets exist; never the secrets)."""
+    current = settings()
+    accounts = Vault(database(current), keys(current)).list_accounts()
+    if as_json:
+        console.print_json(json.dumps([dataclasses.asdict(a) for a in accounts]))
+        return
+    table = Table("alias", "portal", "url", "authorised", "credentials", "saved session")
+    for a in accounts:
+        table.add_row(a.alias, a.portal, a.base_url, "yes" if a.authorised else "no",
+                      "yes" if a.has_credentials else "no", "yes" if a.has_session else "no")
+    console.print(table)
+
+
+@app.command()
+@reports_errors
+def remove(alias: str) -> None:
+    """Remove an account's secrets and disable it (its history stays for audit)."""
+    current = settings()
+    Vault(database(current), keys(current)).remove_account(alias)
+    console.print(f"removed account {alias}")
+
+
+@app.command("rotate-key")
+@reports_errors
+def rotate_key() -> None:
+    """Make a new key, re-encrypt every secret and evidence blob under it, then retire the old key."""
+    current = settings()
+    old = keys(current)
+    if old.source == "env":
+        raise fail("keys come from PAYERFLEET_SECRET_KEY: put a new key first in that list, then run this again")
+    both = old.with_new_primary()
+    # Saved first, so a crash at any later point leaves every ciphertext readable.
+    both.save(current)
+    vault = Vault(database(current), both)
+    secrets = vault.reencrypt_all(both)
+    both.primary_only().save(current)
+    console.print(f"rotated key: {secrets} secrets re-encrypted")

@@ -1,0 +1,32 @@
+"""`payerfleet db`: schema migrations (the only way the schema is created or changed)."""
+from __future__ import annotations
+
+import typer
+
+from cli.context import console, database, reports_errors, settings
+from core.store import migrate
+
+app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
+
+
+@app.command()
+@reports_errors
+def upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> None:
+    """Create or upgrade the schema to the latest migration."""
+    current = settings()
+    db = database(current)
+    db.ping()
+    before = migrate.current_revision(db)
+    migrate.upgrade(db, revision)
+    after = migrate.current_revision(db)
+    console.print(f"database {db.dialect}: {before or 'empty'} -> {after}")
+
+
+@app.command()
+@reports_errors
+def current() -> None:
+    """Show the schema revision and whether it is the latest."""
+    db = database()
+    db.ping()
+    rev, head = migrate.current_revision(db), migrate.head_revision(db)
+    console.print(f"current: {rev or 'empty'}  latest: {head}  {'up to date' if rev == head else 'run `payerfleet db upgrade`'}")
