@@ -72,7 +72,7 @@ class FakeClock:
 
 
 async def test_totp_guard_never_hands_out_a_code_twice():
-    clock = FakeClock(1_000_000_010.0)  # 10 s into a 30 s step
+    clock = FakeClock(1_000_000_000.0)  # 10 s into a 30 s step
     guard = TotpGuard(clock=clock, wait=clock.wait)
     first, step1 = await guard.code("acct-1", SEED)
     second, step2 = await guard.code("acct-1", SEED)
