@@ -9,6 +9,7 @@ from rich.table import Table
 
 from cli.context import console, database, fail, keys, reports_errors, settings
 from core.vault import Credentials, Vault
+from evidence.blobs import LocalBlobStore, reencrypt_all
 
 app = typer.Typer(help="Portal accounts and their encrypted credentials.", no_args_is_help=True)
 
@@ -70,5 +71,6 @@ def rotate_key() -> None:
     both.save(current)
     vault = Vault(database(current), both)
     secrets = vault.reencrypt_all(both)
+    blobs = reencrypt_all(LocalBlobStore(current.blob_dir, both), old, both)
     both.primary_only().save(current)
-    console.print(f"rotated key: {secrets} secrets re-encrypted")
+    console.print(f"rotated key: {secrets} secrets and {blobs.reencrypted} evidence blobs re-encrypted")

@@ -64,9 +64,14 @@ def test_adding_the_same_alias_twice_is_a_clear_error(cli, db):
     assert "AccountExists" in again.output
 
 
-def test_rotate_key_keeps_every_secret_readable_under_the_new_key_only(cli, db, tmp_path, db_url):
+def test_rotate_key_keeps_every_secret_and_blob_readable_under_the_new_key_only(cli, db, tmp_path, db_url):
+    from core.config import Settings
+    from evidence import open_blob_store
+
     _add(cli, "a1")
     _add(cli, "a2")
+    blob_settings = Settings(data_dir=tmp_path / "var")
+    sha = open_blob_store(blob_settings).put(b"%PDF-1.4 decision letter")
     key_file = tmp_path / "var" / "keys" / "master.key"
     old_key = key_file.read_text().split()[0]
     result = cli("accounts", "rotate-key")
@@ -75,6 +80,9 @@ def test_rotate_key_keeps_every_secret_readable_under_the_new_key_only(cli, db, 
     assert len(keys_now) == 1 and keys_now[0] != old_key
     vault = Vault(Database(db_url), KeyRing((keys_now[0].encode(),), "test"))
     assert vault.get_credentials(vault.account_id("a2")).password.get_secret_value() == PASSWORD
+    assert "1 evidence blobs" in result.output
+    assert open_blob_store(blob_settings).get(sha) == b"%PDF-1.4 decision letter"
+    assert old_key.encode() not in open_blob_store(blob_settings).keys.keys
 
 
 def test_missing_database_is_a_clear_error(cli, monkeypatch, tmp_path):
