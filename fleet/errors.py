@@ -1,0 +1,38 @@
+"""Fleet errors: each is a typed run outcome or a refusal with one decided consequence."""
+from core.errors import PayerfleetError
+
+
+class FleetError(PayerfleetError):
+    """The fleet could not complete the operation."""
+
+
+class UnknownAccount(FleetError):
+    """No enabled portal account has that alias."""
+
+
+class AccountNotAuthorised(FleetError):
+    """The operator has not confirmed automated access for this account (DESIGN §6)."""
+
+
+class BackendUnavailable(FleetError):
+    """The configured run backend cannot be used here (Procrastinate needs PostgreSQL)."""
+
+
+class RunTimedOut(FleetError):
+    """The run took longer than the configured run timeout."""
+
+
+class RunAbandoned(FleetError):
+    """The run was interrupted (worker killed) more times than max_attempts allows."""
+
+
+class BrowserCrashed(FleetError):
+    """The browser crashed or disconnected during the run."""
+
+
+class InvalidCrashPoint(FleetError):
+    """PAYERFLEET_CRASH_AT must look like 'automation:checkpoint[@n]', comma-separated."""
+
+
+class IntentStateError(FleetError):
+    """The submission intent is not in a state that allows this transition."""

@@ -1,0 +1,188 @@
+"""The distributed backend: Procrastinate jobs on PostgreSQL, `payerfleet worker` on any machine.
+
+The run row stays the source of truth; a Procrastinate job only carries its run id. Design
+choices around Procrastinate's sharp edges:
+- No `queueing_lock`: duplicates are refused by automation_runs.dedupe_key, so a retried or
+  recovered job never collides with a queueing lock (procrastinate#1446, #1543).
+- No Procrastinate retries (`retry=False`), hence no job waiting in backoff with a future
+  `scheduled_at` while holding its account `lock` and blocking every ready job of that account
+  (procrastinate#1599). Transient read failures are retried inside the run (tenacity); a failed
+  run is a typed row that the next schedule or a person re-submits.
+- A job carries `lock=account:<id>`: one portal session per account across all workers.
+- Stalled jobs (worker gone silent) are put back to `todo` immediately by a periodic task with
+  neither lock nor queueing lock, so the recovery task itself can never be blocked (#1408).
+- A run row whose job was never deferred (process died between the two commits) is found and
+  deferred by the same periodic task.
+"""
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+import structlog
+from sqlalchemy import select, text
+
+from core.store.db import Database
+from core.store.models import AutomationRun, utcnow
+from fleet import runs
+from fleet.errors import BackendUnavailable, RunAbandoned
+from fleet.runtime import FleetRuntime, execute
+
+log = structlog.get_logger()
+
+QUEUE = "payerfleet"
+RUN_TASK = "payerfleet.run"
+RECOVER_TASK = "payerfleet.recover"
+# A queued run older than this without a job is an orphan (its deferral was lost).
+ORPHAN_AFTER = timedelta(seconds=30)
+_SCHEMA_LOCK_ID = 7_004_118
+
+
+def libpq_url(db_url: str) -> str:
+    for prefix in ("postgresql+psycopg://", "postgresql+psycopg2://", "postgres://"):
+        if db_url.startswith(prefix):
+            return "postgresql://" + db_url[len(prefix):]
+    return db_url
+
+
+def make_app(db_url: str) -> Any:
+    import procrastinate
+
+    if not db_url.startswith(("postgresql", "postgres")):
+        raise BackendUnavailable("the Procrastinate backend needs PostgreSQL; use backend = \"local\" with SQLite")
+    return procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=libpq_url(db_url)))
+
+
+def ensure_schema(db: Database) -> bool:
+    """Apply Procrastinate's schema once (advisory-locked); True when it was applied now."""
+    from procrastinate.schema import SchemaManager
+
+    with db.engine.begin() as conn:
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _SCHEMA_LOCK_ID})
+        if conn.execute(text("SELECT to_regclass('procrastinate_jobs')")).scalar() is not None:
+            return False
+        # Through the driver without parameters: the schema's '%' signs are not placeholders.
+        with conn.connection.dbapi_connection.cursor() as cur:
+            cur.execute(SchemaManager.get_schema())
+        return True
+
+
+class ProcrastinateBackend:
+    name = "procrastinate"
+
+    def __init__(self, runtime: FleetRuntime, *, app: Any | None = None):
+        if runtime.db.dialect != "postgresql":
+            raise BackendUnavailable("the Procrastinate backend needs PostgreSQL; use backend = \"local\" with SQLite")
+        self.runtime = runtime
+        self.app = app or make_app(runtime.db.url)
+        self._register()
+        self._opened = False
+
+    # -- tasks ------------------------------------------------------------------------------
+    def _register(self) -> None:
+        app = self.app
+
+        @app.task(name=RUN_TASK, queue=QUEUE, retry=False, pass_context=False)
+        async def run_task(run_id: str) -> str:
+            return await self._run(run_id)
+
+        # Every minute; no lock/queueing lock on purpose (see module docstring). The periodic
+        # deferrer's own unique key already makes one job per tick across all workers.
+        @app.periodic(cron="* * * * *", periodic_id="recover")
+        @app.task(name=RECOVER_TASK, queue=QUEUE, retry=False, pass_context=False)
+        async def recover_task(timestamp: int) -> dict:
+            return await self.recover()
+
+    async def _run(self, run_id: str) -> str:
+        db = self.runtime.db
+        current = runs.get_run(db, run_id)
+        if current is None or current.state in runs.FINISHED:
+            return current.state if current else "missing"
+        if current.state == runs.RUNNING and current.attempts >= self.runtime.config.max_attempts:
+            err = RunAbandoned(f"interrupted {current.attempts} times (last checkpoint {current.checkpoint})")
+            runs.fail(db, run_id, type(err).__name__, str(err))
+            return runs.FAILED
+        # Takeover is safe: Procrastinate hands a job to one worker at a time, and a `running`
+        # row here means the worker that began it was declared dead.
+        begun = runs.begin(db, run_id, takeover=True)
+        if begun is None:
+            return "skipped"
+        return await execute(self.runtime, begun)
+
+    # -- API --------------------------------------------------------------------------------
+    async def open(self) -> None:
+        if not self._opened:
+            await asyncio.to_thread(ensure_schema, self.runtime.db)
+            await self.app.open_async()
+            self._opened = True
+
+    async def close(self) -> None:
+        if self._opened:
+            await self.app.close_async()
+            self._opened = False
+
+    async def dispatch(self, run_id: str) -> None:
+        await self.open()
+        run = runs.get_run(self.runtime.db, run_id)
+        if run is None or run.state != runs.QUEUED:
+            return
+        await self._defer(run)
+
+    async def _defer(self, run: runs.RunInfo) -> int:
+        lock = f"account:{run.account_id}" if run.account_id is not None else None
+        return await self.app.configure_task(RUN_TASK, lock=lock, priority=run.priority, queue=QUEUE) \
+            .defer_async(run_id=run.id)
+
+    async def recover(self, *, stalled_after_s: float | None = None) -> dict:
+        """Put stalled jobs back to `todo` now, and defer queued runs that have no job."""
+        await self.open()
+        seconds = self.runtime.config.stalled_after_s if stalled_after_s is None else stalled_after_s
+        manager = self.app.job_manager
+        retried = 0
+        for job in await manager.get_stalled_jobs(queue=QUEUE, seconds_since_heartbeat=seconds):
+            try:
+                await manager.retry_job(job)  # retry_at = now: no backoff window holding the lock
+                retried += 1
+                log.warning("fleet.job_recovered", action="recover", job_id=job.id)
+            except Exception:  # noqa: BLE001 - another worker recovered it first
+                continue
+        await manager.prune_stalled_workers(seconds)
+        orphans = 0
+        for run in self._orphans():
+            await self._defer(run)
+            orphans += 1
+            log.warning("fleet.run_redeferred", action="recover", run_id=run.id)
+        return {"stalled_jobs_retried": retried, "orphan_runs_deferred": orphans}
+
+    def _orphans(self) -> list[runs.RunInfo]:
+        cutoff = utcnow() - ORPHAN_AFTER
+        no_job = text("NOT EXISTS (SELECT 1 FROM procrastinate_jobs j WHERE j.task_name = :task "
+                      "AND j.status IN ('todo', 'doing') AND j.args->>'run_id' = automation_runs.id)")
+        with self.runtime.db.transaction() as s:
+            rows = s.scalars(select(AutomationRun).where(
+                AutomationRun.state == runs.QUEUED, AutomationRun.backend == self.name,
+                AutomationRun.created_at < cutoff, no_job.bindparams(task=RUN_TASK)))
+            return [runs.RunInfo.of(r) for r in rows]
+
+    async def run_until_idle(self) -> None:
+        await self.open()
+        await self.app.run_worker_async(queues=[QUEUE], concurrency=self.runtime.pool.max_contexts,
+                                        wait=False, install_signal_handlers=False, **self._worker_opts())
+
+    async def run_forever(self, stop: asyncio.Event) -> None:
+        await self.open()
+        await self.recover()
+        worker = asyncio.create_task(self.app.run_worker_async(
+            queues=[QUEUE], concurrency=self.runtime.pool.max_contexts, wait=True,
+            install_signal_handlers=False, **self._worker_opts()))
+        stopper = asyncio.create_task(stop.wait())
+        await asyncio.wait([worker, stopper], return_when=asyncio.FIRST_COMPLETED)
+        if not worker.done():
+            worker.cancel()
+            await asyncio.gather(worker, return_exceptions=True)
+        stopper.cancel()
+
+    def _worker_opts(self) -> dict:
+        cfg = self.runtime.config
+        return {"update_heartbeat_interval": cfg.heartbeat_s, "stalled_worker_timeout": cfg.stalled_after_s}
