@@ -145,6 +145,13 @@ class EvidenceRecorder:
         log.info("evidence.file_captured", run_id=self.run_id, step=step, bytes=len(data), seq=entries[0].seq)
         return entries[0]
 
+    def capture_trace(self, data: bytes, step: str, *, failed: bool, claim_id=None, work_item_id=None,
+                      appeal_id=None) -> ManifestEntry:
+        """A Playwright trace zip (called by evidence.traces; traces hold PHI like any screenshot)."""
+        facts = self._artifact_data(step, "trace", "application/zip", len(data), ext="zip",
+                                    captured_at=iso_utc(self.clock()), run_failed=failed)
+        return self._store([(data, facts)], self._links(claim_id, work_item_id, appeal_id))[0]
+
     def record_event(self, step: str, event: str, *, details: dict, claim_id=None, work_item_id=None,
                      appeal_id=None) -> ManifestEntry:
         """An evidence event (e.g. submission confirmed); details are stored encrypted, their hash chained."""

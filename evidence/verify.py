@@ -1,0 +1,167 @@
+"""`evidence verify`: walk the hash chain and re-hash every blob; name exactly what is wrong."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import timezone
+
+import structlog
+from sqlalchemy.orm import Session
+
+from core import audit
+from core.store.db import Database
+from evidence.blobs import BlobStore
+from evidence.errors import BlobCorrupt, BlobMissing
+from evidence.manifest import GENESIS, KINDS, LINKS, ManifestEntry, canonical_json, entry_hash, iter_entries, read_head
+
+log = structlog.get_logger()
+PURGE_EVENT = "trace.purged"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One defect, located: an entry by seq, a blob by SHA-256, or the chain head."""
+
+    # entry | blob | head
+    where: str
+    # Stable machine-readable reason, e.g. hash_mismatch, prev_hash_mismatch, seq_gap, blob_corrupt.
+    code: str
+    seq: int | None = None
+    blob_sha256: str | None = None
+    detail: str = ""
+
+    def __str__(self) -> str:
+        at = f"entry {self.seq}" if self.where == "entry" else (
+            f"blob {self.blob_sha256}" if self.where == "blob" else "chain head")
+        return f"{at}: {self.code}" + (f" ({self.detail})" if self.detail else "")
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    entries: int
+    # (seq, entry_hash) of the head row, or None if it is missing.
+    head: tuple[int, str] | None
+    problems: tuple[Problem, ...]
+    # blob SHA-256 -> seqs of the entries naming it.
+    referenced: dict[str, tuple[int, ...]]
+    # Trace blobs whose removal the chain records (retention), so their absence is expected.
+    purged: frozenset[str]
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    entries: int
+    blobs_checked: int
+    head: tuple[int, str] | None
+    problems: tuple[Problem, ...]
+    # Blobs in the store that no entry names (e.g. a crash between blob write and manifest append).
+    unreferenced_blobs: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _column_mismatches(entry: ManifestEntry, body: dict) -> list[str]:
+    wrong = []
+    if body.get("seq") != entry.seq:
+        wrong.append("seq")
+    if body.get("kind") != entry.kind or entry.kind not in KINDS:
+        wrong.append("kind")
+    if body.get("blob_sha256") != entry.blob_sha256:
+        wrong.append("blob_sha256")
+    links = body.get("links") or {}
+    wrong += [name for name in LINKS if links.get(name) != getattr(entry, name)]
+    created = entry.created_at
+    stored = (created.astimezone(timezone.utc).replace(tzinfo=None) if created.tzinfo else created)
+    if str(body.get("created_at", ""))[:26] != stored.isoformat(timespec="microseconds"):
+        wrong.append("created_at")
+    return wrong
+
+
+def verify_chain(session: Session) -> ChainReport:
+    """Check every entry's hash, link, seq and columns, and the head row against the last entry."""
+    problems: list[Problem] = []
+    referenced: dict[str, list[int]] = {}
+    traces: dict[int, str] = {}
+    purged: set[str] = set()
+    expected_seq, prev, count = 1, GENESIS, 0
+    last: ManifestEntry | None = None
+    for entry in iter_entries(session):
+        count += 1
+        if entry.seq != expected_seq:
+            problems.append(Problem("entry", "seq_gap", entry.seq,
+                                    detail=f"expected seq {expected_seq}: entries missing or reordered"))
+        if entry.prev_hash != prev:
+            problems.append(Problem("entry", "prev_hash_mismatch", entry.seq,
+                                    detail="does not link to the entry before it"))
+        if entry_hash(entry.prev_hash, entry.content) != entry.entry_hash:
+            problems.append(Problem("entry", "hash_mismatch", entry.seq, detail="content or hash was altered"))
+        try:
+            body = json.loads(entry.content)
+            if canonical_json(body) != entry.content:
+                problems.append(Problem("entry", "not_canonical", entry.seq))
+            wrong = _column_mismatches(entry, body)
+            if wrong:
+                problems.append(Problem("entry", "column_mismatch", entry.seq,
+                                        detail="columns differ from hashed content: " + ", ".join(wrong)))
+            data = body.get("data") or {}
+        except (ValueError, TypeError, AttributeError):
+            problems.append(Problem("entry", "content_invalid", entry.seq, detail="content is not a JSON object"))
+            data = {}
+        if entry.blob_sha256:
+            referenced.setdefault(entry.blob_sha256, []).append(entry.seq)
+            if data.get("artifact") == "trace":
+                traces[entry.seq] = entry.blob_sha256
+        if data.get("event") == PURGE_EVENT:
+            target = data.get("purged_seq")
+            if traces.get(target) == data.get("purged_blob_sha256"):
+                purged.add(traces[target])
+            else:
+                problems.append(Problem("entry", "bad_purge", entry.seq, detail="purge names no earlier trace entry"))
+        expected_seq, prev, last = entry.seq + 1, entry.entry_hash, entry
+    head = read_head(session)
+    if head is None:
+        if count:
+            problems.append(Problem("head", "head_missing", detail="chain head row is missing"))
+    elif last is None:
+        if head != (0, GENESIS):
+            problems.append(Problem("head", "head_mismatch", detail=f"head says seq {head[0]} but no entries exist"))
+    elif head != (last.seq, last.entry_hash):
+        problems.append(Problem("head", "head_mismatch",
+                                detail=f"head says seq {head[0]}, last entry is {last.seq}: entries removed from the end or head altered"))
+    return ChainReport(count, head, tuple(problems), {k: tuple(v) for k, v in referenced.items()}, frozenset(purged))
+
+
+def verify_blobs(store: BlobStore, chain: ChainReport) -> tuple[list[Problem], int, list[str]]:
+    """Decrypt and re-hash every referenced blob; list blobs nothing references."""
+    problems: list[Problem] = []
+    checked = 0
+    for sha, seqs in sorted(chain.referenced.items()):
+        if sha in chain.purged and not store.exists(sha):
+            continue
+        checked += 1
+        where = "named by entries " + ",".join(map(str, seqs[:10])) + ("..." if len(seqs) > 10 else "")
+        try:
+            store.get(sha)
+        except BlobMissing:
+            problems.append(Problem("blob", "blob_missing", seqs[0], sha, where))
+        except BlobCorrupt as exc:
+            problems.append(Problem("blob", "blob_corrupt", seqs[0], sha, f"{exc}; {where}"))
+    unreferenced = [sha for sha in store.iter() if sha not in chain.referenced]
+    return problems, checked, unreferenced
+
+
+def verify(db: Database, store: BlobStore, *, actor: str = "cli") -> VerifyReport:
+    """Full verification; records the outcome in the audit trail."""
+    with db.transaction() as session:
+        chain = verify_chain(session)
+    blob_problems, checked, unreferenced = verify_blobs(store, chain)
+    report = VerifyReport(chain.entries, checked, chain.head, chain.problems + tuple(blob_problems),
+                          tuple(unreferenced))
+    with db.transaction() as session:
+        audit.record(session, actor=actor, action="evidence.verified", record_type="evidence_chain",
+                     record_id=chain.head[0] if chain.head else 0, outcome="ok" if report.ok else "failed")
+    log.info("evidence.verified", entries=report.entries, blobs=checked, problems=len(report.problems),
+             unreferenced=len(unreferenced))
+    return report
