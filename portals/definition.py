@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from playwright.async_api import Locator, Page
@@ -80,6 +81,8 @@ class PortalDefinition:
     landmarks: tuple[Landmark, ...] = ()
     # URL globs never loaded (analytics); images/fonts are blocked separately by the session.
     blocked_urls: tuple[str, ...] = ()
+    # Where the drift check keeps this portal's landmark baselines (usually <package>/landmarks).
+    baseline_dir: Path | None = None
     # Default base URL of the real portal (informational; accounts carry their own).
     default_base_url: str = ""
     notes: str = field(default="", compare=False)
