@@ -9,7 +9,7 @@ from cli.context import console, database, fail, reports_errors, settings
 from evidence import open_blob_store
 from evidence.export import Selection, export_bundle
 from evidence.traces import purge_expired_traces
-from evidence.verify import verify as run_verify
+from evidence.verify import parse_anchor, verify as run_verify
 
 app = typer.Typer(help="Evidence: verify the hash chain and blobs, export bundles for appeals and custodians.",
                   no_args_is_help=True)
@@ -17,11 +17,18 @@ app = typer.Typer(help="Evidence: verify the hash chain and blobs, export bundle
 
 @app.command()
 @reports_errors
-def verify() -> None:
+def verify(
+    anchor: list[str] = typer.Option([], "--anchor", help="SEQ:HASH recorded earlier (e.g. a past head); repeatable."),
+) -> None:
     """Re-hash every blob and walk the hash chain; exit 1 naming each wrong blob or entry."""
+    try:
+        anchors = dict(parse_anchor(a) for a in anchor)
+    except ValueError as exc:
+        raise fail(str(exc), code=2) from None
     current = settings()
-    report = run_verify(database(current), open_blob_store(current), actor="cli")
-    head = f"seq {report.head[0]}, entry hash {report.head[1]}" if report.head else "missing"
+    report = run_verify(database(current), open_blob_store(current), actor="cli", anchors=anchors)
+    head = f"seq {report.head[0]}, entry hash {report.head[1]}  (anchor: {report.head[0]}:{report.head[1]})" \
+        if report.head else "missing"
     console.print(f"entries checked: {report.entries}")
     console.print(f"blobs checked:   {report.blobs_checked}")
     console.print(f"chain head:      {head}")

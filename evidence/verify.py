@@ -79,8 +79,13 @@ def _column_mismatches(entry: ManifestEntry, body: dict) -> list[str]:
     return wrong
 
 
-def verify_chain(session: Session) -> ChainReport:
-    """Check every entry's hash, link, seq and columns, and the head row against the last entry."""
+def verify_chain(session: Session, anchors: dict[int, str] | None = None) -> ChainReport:
+    """Check every entry's hash, link, seq and columns, and the head row against the last entry.
+
+    `anchors` maps seq -> entry hash recorded outside the database (an earlier verify's head,
+    an export's head): they catch a rewrite of the chain's end together with its head row.
+    """
+    anchors = dict(anchors or {})
     problems: list[Problem] = []
     referenced: dict[str, list[int]] = {}
     traces: dict[int, str] = {}
@@ -109,6 +114,9 @@ def verify_chain(session: Session) -> ChainReport:
         except (ValueError, TypeError, AttributeError):
             problems.append(Problem("entry", "content_invalid", entry.seq, detail="content is not a JSON object"))
             data = {}
+        if entry.seq in anchors and anchors.pop(entry.seq) != entry.entry_hash:
+            problems.append(Problem("entry", "anchor_mismatch", entry.seq,
+                                    detail="differs from the independently recorded hash"))
         if entry.blob_sha256:
             referenced.setdefault(entry.blob_sha256, []).append(entry.seq)
             if data.get("artifact") == "trace":
@@ -120,6 +128,8 @@ def verify_chain(session: Session) -> ChainReport:
             else:
                 problems.append(Problem("entry", "bad_purge", entry.seq, detail="purge names no earlier trace entry"))
         expected_seq, prev, last = entry.seq + 1, entry.entry_hash, entry
+    for seq in sorted(anchors):
+        problems.append(Problem("entry", "anchor_missing", seq, detail="anchored entry no longer exists"))
     head = read_head(session)
     if head is None:
         if count:
@@ -152,10 +162,18 @@ def verify_blobs(store: BlobStore, chain: ChainReport) -> tuple[list[Problem], i
     return problems, checked, unreferenced
 
 
-def verify(db: Database, store: BlobStore, *, actor: str = "cli") -> VerifyReport:
+def parse_anchor(text: str) -> tuple[int, str]:
+    """'SEQ:HASH' as printed by verify and export."""
+    seq, _, digest = text.partition(":")
+    if not seq.isdigit() or len(digest) != 64:
+        raise ValueError("an anchor is SEQ:ENTRY_HASH, e.g. 42:3f1c...")
+    return int(seq), digest.lower()
+
+
+def verify(db: Database, store: BlobStore, *, actor: str = "cli", anchors: dict[int, str] | None = None) -> VerifyReport:
     """Full verification; records the outcome in the audit trail."""
     with db.transaction() as session:
-        chain = verify_chain(session)
+        chain = verify_chain(session, anchors)
     blob_problems, checked, unreferenced = verify_blobs(store, chain)
     report = VerifyReport(chain.entries, checked, chain.head, chain.problems + tuple(blob_problems),
                           tuple(unreferenced))
