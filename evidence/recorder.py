@@ -43,8 +43,13 @@ class CheckpointCost:
     """What one capture_page cost: wall time and stored plaintext bytes."""
 
     step: str
+    # Total wall time of the checkpoint.
     ms: float
+    # Plaintext bytes stored (before encryption, which adds about a third: Fernet is base64).
     bytes: int
+    # Of ms: time spent in the browser (screenshot, HTML, ARIA) and in blob writes plus manifest append.
+    browser_ms: float = 0.0
+    store_ms: float = 0.0
 
 
 class EvidenceRecorder:
@@ -122,8 +127,11 @@ class EvidenceRecorder:
                                                       captured_at=iso_utc(captured_at)))
                  for name, media, ext in PAGE_ARTIFACTS]
         links = self._links(claim_id, work_item_id, appeal_id)
+        browser_done = time.perf_counter()
         entries = await asyncio.to_thread(self._store, items, links)
-        cost = CheckpointCost(step, (time.perf_counter() - started) * 1000, sum(len(p) for p in payloads.values()))
+        done = time.perf_counter()
+        cost = CheckpointCost(step, (done - started) * 1000, sum(len(p) for p in payloads.values()),
+                              (browser_done - started) * 1000, (done - browser_done) * 1000)
         self.costs.append(cost)
         log.info("evidence.checkpoint_captured", run_id=self.run_id, step=step, entries=len(entries),
                  bytes=cost.bytes, ms=round(cost.ms, 1))
