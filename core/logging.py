@@ -57,9 +57,19 @@ def redact(_logger: Any, _name: str, event_dict: dict[str, Any]) -> dict[str, An
     return event_dict
 
 
+class _CurrentStderr:
+    """Whatever sys.stderr is at write time (test runners swap and close their streams)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure(fmt: str = "console", level: str = "INFO", stream: Any = None) -> None:
     """Configure structlog once per process; tracebacks never include local variables."""
-    stream = stream or sys.stderr
+    stream = stream or _CurrentStderr()
     shared = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
