@@ -212,6 +212,28 @@ class Remittance:
 
     type = "835"
 
+    @property
+    def reversal_pairs(self) -> tuple[tuple[int, int | None], ...]:
+        """(reversal index, correction index or None): a CLP02=22 claim and the later claim in
+        this transaction with the same CLP01 (or CLP07) that re-adjudicates it."""
+        pairs = []
+        taken: set[int] = set()
+        for i, claim in enumerate(self.claims):
+            if claim.status != "22":
+                continue
+            match = None
+            for j in range(i + 1, len(self.claims)):
+                other = self.claims[j]
+                if j in taken or other.status == "22":
+                    continue
+                if other.patient_control_number == claim.patient_control_number or (
+                        claim.payer_claim_number and other.payer_claim_number == claim.payer_claim_number):
+                    match = j
+                    taken.add(j)
+                    break
+            pairs.append((i, match))
+        return tuple(pairs)
+
 
 # --- 277CA acknowledgment ------------------------------------------------------------------------
 
@@ -392,11 +414,22 @@ class ClaimSubmission:
         return self.kind
 
 
-Transaction = Remittance | Acknowledgment | ClaimSubmission
+@dataclass(frozen=True)
+class OtherTransaction:
+    """A transaction set payerfleet recognises but does not read (278, 277 X212, 999, ...)."""
+
+    type: str
+    version: str
+    control_number: str
+    reason: str
+    flags: tuple[str, ...] = ()
+
+
+Transaction = Remittance | Acknowledgment | ClaimSubmission | OtherTransaction
 
 __all__ = [
     "Acknowledgment", "Address", "Adjustment", "BatchStatus", "Claim", "ClaimLine", "ClaimPayment",
-    "ClaimStatus", "ClaimSubmission", "Contact", "Diagnosis", "Envelope", "LineStatus", "Party",
+    "ClaimStatus", "ClaimSubmission", "Contact", "Diagnosis", "Envelope", "LineStatus", "OtherTransaction", "Party",
     "Payment", "Person", "Procedure", "ProviderAdjustment", "Remark", "Remittance", "ServiceLine",
     "Status", "StatusCode", "Transaction",
 ]

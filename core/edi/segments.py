@@ -47,7 +47,7 @@ def format_quantity(value: Decimal) -> str:
 def parse_date(text: str) -> date | None:
     """CCYYMMDD (D8) or YYMMDD (4010 ISA-style) to a date; None when empty or not a real date."""
     try:
-        if len(text) == 8 and text.isdigit():
+        if len(text) == 8 and text.isdigit() and text[:2] in ("19", "20", "21"):
             return date(int(text[:4]), int(text[4:6]), int(text[6:]))
         if len(text) == 6 and text.isdigit():
             year = int(text[:2])

@@ -388,9 +388,10 @@ def _submission(out: _Out, s: ClaimSubmission) -> list[str]:
     if s.submitter.contact is None:
         raise EdiWriteError("837 submitter needs a contact (PER*IC)")
     out.seg("BHT", "0019", "00", s.reference, format_date(s.created.date()), s.created.strftime("%H%M"), "CH")
-    out.seg("NM1", "41", "2", s.submitter.name, "", "", "", "", "46", s.submitter.identifier)
+    out.seg("NM1", "41", "2", s.submitter.name, "", "", "", "", s.submitter.id_qualifier or "46",
+            s.submitter.identifier)
     _contact(out, "IC", s.submitter.contact)
-    out.seg("NM1", "40", "2", s.receiver.name, "", "", "", "", "46", s.receiver.identifier)
+    out.seg("NM1", "40", "2", s.receiver.name, "", "", "", "", s.receiver.id_qualifier or "46", s.receiver.identifier)
     hl = 0
     provider_hl = 0
     last_provider: Party | None = None

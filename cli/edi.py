@@ -1,0 +1,81 @@
+"""`payerfleet edi`: parse an X12 file for scripts and support; load newer code lists."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import typer
+
+from cli.context import console, fail, reports_errors, settings
+from core.edi.catalogs import KINDS, load_catalog, parse_code_list
+from core.edi.json_out import money, to_json
+from core.edi.read import EdiReader
+from core.edi.records import Acknowledgment, ClaimSubmission, OtherTransaction, Remittance
+
+app = typer.Typer(help="X12 files: parse 835 / 277CA / 837 and manage code lists.", no_args_is_help=True)
+
+
+@app.command()
+@reports_errors
+def parse(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="X12 file to read."),
+    as_json: bool = typer.Option(False, "--json", help="Print the documented JSON (docs/edi.md)."),
+) -> None:
+    """Read FILE and print its transactions (a summary, or the stable JSON with --json)."""
+    reader = EdiReader(file, filename=str(file), catalog=load_catalog(settings().data_dir))
+    transactions = list(reader.transactions())
+    if as_json:
+        typer.echo(json.dumps(to_json(transactions), indent=2))
+        return
+    for flag in reader.flags:
+        console.print(f"file flag: {flag}", markup=False)
+    for t in transactions:
+        console.print(_summary(t), markup=False)
+        for flag in t.flags:
+            console.print(f"  flag: {flag}", markup=False)
+
+
+def _summary(t) -> str:
+    if isinstance(t, Remittance):
+        denied = sum(1 for c in t.claims if c.status == "4")
+        return (f"835 {t.version} ST {t.control_number}: payment {money(t.payment.amount)} {t.payment.method}, "
+                f"{len(t.claims)} claims ({denied} denied), {len(t.provider_adjustments)} PLB")
+    if isinstance(t, Acknowledgment):
+        rejected = sum(1 for c in t.claims if c.rejected)
+        return f"277CA ST {t.control_number}: {len(t.claims)} claims ({rejected} rejected), {len(t.batches)} batches"
+    if isinstance(t, ClaimSubmission):
+        return f"{t.kind} {t.version} ST {t.control_number}: {len(t.claims)} claims"
+    assert isinstance(t, OtherTransaction)
+    return f"{t.type} {t.version} ST {t.control_number}: not read ({t.reason})"
+
+
+codes = typer.Typer(help="Code lists (CARC, RARC, PLB reasons, groups, claim status).", no_args_is_help=True)
+app.add_typer(codes, name="codes")
+
+
+@codes.command("load")
+@reports_errors
+def codes_load(
+    kind: str = typer.Argument(..., help=f"One of: {', '.join(KINDS)}."),
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="CSV: code[,description,start_date,stop_date]."),
+) -> None:
+    """Check FILE and install it as the operator's newer list of KIND (replaces the shipped one)."""
+    code_list = parse_code_list(kind, file.read_text(encoding="utf-8"), source=str(file))
+    target = settings().data_dir / "codes" / f"{kind}.csv"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(file, target)
+    console.print(f"installed {len(code_list.entries)} {kind} codes at {target}", markup=False)
+
+
+@codes.command("show")
+@reports_errors
+def codes_show(kind: str = typer.Argument(...), code: str = typer.Argument(...)) -> None:
+    """Print one code's description and dates from the active list."""
+    catalog = load_catalog(settings().data_dir)
+    if kind not in catalog.lists:
+        raise fail(f"unknown kind {kind!r}; one of {', '.join(KINDS)}", code=2)
+    entry = catalog.lists[kind].entries.get(code)
+    if entry is None:
+        raise fail(f"{kind} {code} is not in the active list")
+    console.print(f"{code}: {entry.description} (start {entry.start or '-'}, stop {entry.stop or '-'})", markup=False)
