@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     browser_executable: str = ""
     # Organisation type drives the default write-off threshold.
     org_type: Literal["practice", "hospital"] = "practice"
+    # Directory whose routing.toml / payer_rules.toml replace the shipped routing data files.
+    routing_dir: Path | None = None
     # Days to keep Playwright traces of failed runs.
     trace_retention_days: int = Field(default=30, ge=0)
 

@@ -5,7 +5,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Float, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.store.models.base import Base, BigId, CreatedMixin, IdMixin, utcnow
@@ -16,6 +16,8 @@ class WorkItem(IdMixin, CreatedMixin, Base):
     __table_args__ = (
         Index("ix_work_items_queue", "team", "state", "priority"),
         Index("ix_work_items_payer_carc", "payer_id", "carc"),
+        # Queue page: one backward index scan per team over open items (migration 0003).
+        Index("ix_work_items_open_queue", "team", "is_open", "priority", "id"),
     )
     # Source-derived key (e.g. "835:<claim_payment_id>:<line seq>:<carc>"): one item per finding.
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
@@ -47,11 +49,58 @@ class WorkItem(IdMixin, CreatedMixin, Base):
     # work_today | root_cause | correct_resubmit | write_off
     action: Mapped[str] = mapped_column(String(20))
     state: Mapped[str] = mapped_column(String(30), default="new")
-    parent_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("work_items.id"))
+    parent_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("work_items.id"), index=True)
     # Why the item went to triage or write-off; codes and words, never PHI.
     reason: Mapped[str | None] = mapped_column(String(500))
     root_cause: Mapped[str | None] = mapped_column(String(200))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Date of the payer's determination (EOB / remittance / 277CA) the appeal window counts from.
+    determined_on: Mapped[date | None]
+    # The deadline that drives urgency: appeal deadline, or filing deadline for resubmissions.
+    due_on: Mapped[date | None]
+    # Probability the dollars come back (category prior, learned per payer x CARC).
+    recoverability: Mapped[float] = mapped_column(Float, default=0.5, server_default="0.5")
+    recovered_amount: Mapped[Decimal | None]
+    # False once the item reaches a closed state; keeps queue pages on one index range.
+    is_open: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    closed_at: Mapped[datetime | None]
+
+
+class WorkItemTransition(IdMixin, Base):
+    """One audited move of a work item through its state machine."""
+
+    __tablename__ = "work_item_transitions"
+    work_item_id: Mapped[int] = mapped_column(BigId, ForeignKey("work_items.id"), index=True)
+    from_state: Mapped[str] = mapped_column(String(30))
+    to_state: Mapped[str] = mapped_column(String(30))
+    actor: Mapped[str] = mapped_column(String(80))
+    at: Mapped[datetime]
+    # Codes and words only (e.g. a write-off reason), never PHI.
+    reason: Mapped[str | None] = mapped_column(String(500))
+
+
+class RecoverabilityStat(IdMixin, Base):
+    """Learned recovery rate per payer x CARC, rebuilt by each full re-prioritisation."""
+
+    __tablename__ = "recoverability_stats"
+    __table_args__ = (UniqueConstraint("payer_id", "carc"),)
+    payer_id: Mapped[int] = mapped_column(BigId, ForeignKey("payers.id"))
+    carc: Mapped[str] = mapped_column(String(5))
+    # Closed items seen and the recovered fraction summed over them.
+    outcomes: Mapped[int] = mapped_column(Integer)
+    recovered: Mapped[float] = mapped_column(Float)
+    # Beta-smoothed toward the category prior.
+    probability: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[datetime]
+
+
+class RoutingMark(Base):
+    """A source row (rejection, claim payment, status event) the router has already read."""
+
+    __tablename__ = "routing_marks"
+    source: Mapped[str] = mapped_column(String(20), primary_key=True)
+    source_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    routed_at: Mapped[datetime]
 
 
 class Appeal(IdMixin, CreatedMixin, Base):

@@ -1,0 +1,112 @@
+"""Read side: each team's ordered work queue and the recovered / lost / at-risk summary."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from core.store.models import Payer
+from core.store.models.work import WorkItem
+
+# Kinds whose dollars were refused (tasks and root-cause parents repeat their members'; a pending
+# claim is not refused yet).
+MONEY_KINDS = ("denial", "underpayment", "rejection")
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    id: int
+    kind: str
+    team: str
+    category: str
+    carc: str | None
+    payer: str | None
+    amount: Decimal
+    appeal_deadline: date | None
+    due_on: date | None
+    sla_due_at: datetime | None
+    priority: float
+    action: str
+    state: str
+    owner: str | None
+    parent_id: int | None
+    reason: str | None
+
+    def as_json(self) -> dict:
+        out = asdict(self)
+        out["amount"] = str(self.amount)
+        for key in ("appeal_deadline", "due_on", "sla_due_at"):
+            out[key] = out[key].isoformat() if out[key] is not None else None
+        out["priority"] = round(self.priority, 4)
+        return out
+
+
+def queue_page(session: Session, team: str, *, limit: int = 50) -> list[QueueRow]:
+    """One team's open items, highest priority first (one index range scan)."""
+    stmt = (select(WorkItem.id, WorkItem.kind, WorkItem.team, WorkItem.category, WorkItem.carc, Payer.code,
+                   WorkItem.amount, WorkItem.appeal_deadline, WorkItem.due_on, WorkItem.sla_due_at,
+                   WorkItem.priority, WorkItem.action, WorkItem.state, WorkItem.owner, WorkItem.parent_id,
+                   WorkItem.reason)
+            .outerjoin(Payer, Payer.id == WorkItem.payer_id)
+            .where(WorkItem.team == team, WorkItem.is_open.is_(True))
+            .order_by(WorkItem.priority.desc(), WorkItem.id.desc()).limit(limit))
+    return [QueueRow(*row) for row in session.execute(stmt)]
+
+
+def teams_with_work(session: Session) -> list[str]:
+    return list(session.scalars(select(WorkItem.team).where(WorkItem.is_open.is_(True)).distinct()
+                                .order_by(WorkItem.team)))
+
+
+@dataclass(frozen=True)
+class TeamCount:
+    team: str
+    open: int
+    past_sla: int
+    at_risk: Decimal
+
+
+@dataclass(frozen=True)
+class Summary:
+    denied: Decimal
+    recovered: Decimal
+    written_off: Decimal
+    at_risk: Decimal
+    open_items: int
+    past_sla: int
+    teams: tuple[TeamCount, ...]
+
+    def as_json(self) -> dict:
+        return {
+            "denied": str(self.denied), "recovered": str(self.recovered), "written_off": str(self.written_off),
+            "at_risk": str(self.at_risk), "open_items": self.open_items, "past_sla": self.past_sla,
+            "teams": [{"team": t.team, "open": t.open, "past_sla": t.past_sla, "at_risk": str(t.at_risk)}
+                      for t in self.teams],
+        }
+
+
+def summary(session: Session, *, now: datetime) -> Summary:
+    """Dollars denied, recovered, written off (lost) and still at risk; counts per queue; past SLA."""
+    money = WorkItem.kind.in_(MONEY_KINDS)
+    recovered = func.coalesce(WorkItem.recovered_amount, 0)
+    lost = case((WorkItem.is_open.is_(False) & (WorkItem.amount > recovered), WorkItem.amount - recovered), else_=0)
+    denied, got, written, risk = session.execute(select(
+        func.coalesce(func.sum(WorkItem.amount), 0), func.coalesce(func.sum(recovered), 0),
+        func.coalesce(func.sum(lost), 0),
+        func.coalesce(func.sum(case((WorkItem.is_open.is_(True), WorkItem.amount), else_=0)), 0),
+    ).where(money)).one()
+    past = (WorkItem.sla_due_at < now)
+    teams = tuple(TeamCount(team, n, int(late or 0), _money(risk_t)) for team, n, late, risk_t in session.execute(
+        select(WorkItem.team, func.count(), func.sum(case((past, 1), else_=0)),
+               func.coalesce(func.sum(case((money, WorkItem.amount), else_=0)), 0))
+        .where(WorkItem.is_open.is_(True)).group_by(WorkItem.team).order_by(WorkItem.team)))
+    return Summary(denied=_money(denied), recovered=_money(got), written_off=_money(written), at_risk=_money(risk),
+                   open_items=sum(t.open for t in teams), past_sla=sum(t.past_sla for t in teams), teams=teams)
+
+
+def _money(value) -> Decimal:
+    return Decimal(str(value or 0)).quantize(CENT)
