@@ -19,6 +19,8 @@ BACKEND = os.environ.get("PAYERFLEET_TEST_DB", "sqlite")
 PG_ADMIN_URL = os.environ.get("PAYERFLEET_TEST_PG_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
+pytest_plugins = ("fixtures.pytest_plugin",)
+
 
 def pytest_report_header(config) -> str:
     return f"payerfleet store backend: {BACKEND}"
