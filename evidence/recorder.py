@@ -78,12 +78,10 @@ class EvidenceRecorder:
         return {"step": step, "artifact": artifact, "media_type": media_type, "size": size,
                 "portal": self.portal, "account_alias": self.account_alias, **extra}
 
-    def _store(self, items: list[tuple[bytes, dict[str, Any]]], links: dict[str, Any]) -> list[ManifestEntry]:
+    def _store(self, items: list[tuple[bytes, dict[str, Any]]], links: dict[str, Any],
+               kind: str = "artifact") -> list[ManifestEntry]:
         """Put every blob, then append all entries in one transaction (all or none)."""
-        drafts = []
-        for data, facts in items:
-            digest = self.blobs.put(data)
-            drafts.append(EntryDraft(kind=facts.pop("kind", "artifact"), blob_sha256=digest, data=facts, **links))
+        drafts = [EntryDraft(kind=kind, blob_sha256=self.blobs.put(data), data=facts, **links) for data, facts in items]
         return manifest.append(self.db, drafts, actor=self.actor, clock=self.clock)
 
     async def capture_page(self, page, step: str, *, claim_id=None, work_item_id=None, appeal_id=None,
@@ -139,7 +137,7 @@ class EvidenceRecorder:
 
     def capture_file(self, data: bytes, step: str, *, name: str, media_type: str, claim_id=None,
                      work_item_id=None, appeal_id=None) -> ManifestEntry:
-        """A downloaded file or confirmation, stored as-is. `name` is kept encrypted-side only if it may hold PHI."""
+        """A downloaded file or confirmation, stored as-is; its original name goes to an encrypted sidecar."""
         ext = name.rsplit(".", 1)[-1].lower() if "." in name else "bin"
         facts = self._artifact_data(step, "file", media_type, len(data), ext=ext[:10],
                                     captured_at=iso_utc(self.clock()))
@@ -164,9 +162,8 @@ class EvidenceRecorder:
                      appeal_id=None) -> ManifestEntry:
         """An evidence event (e.g. submission confirmed); details are stored encrypted, their hash chained."""
         body = canonical_json({"event": event, "step": step, "details": details}).encode("utf-8")
-        facts = {"kind": "event", "step": step, "event": event, "media_type": "application/json",
-                 "size": len(body), "ext": "json", "portal": self.portal, "account_alias": self.account_alias,
-                 "captured_at": iso_utc(self.clock())}
-        entry = self._store([(body, facts)], self._links(claim_id, work_item_id, appeal_id))[0]
+        facts = {"step": step, "event": event, "media_type": "application/json", "size": len(body), "ext": "json",
+                 "portal": self.portal, "account_alias": self.account_alias, "captured_at": iso_utc(self.clock())}
+        entry = self._store([(body, facts)], self._links(claim_id, work_item_id, appeal_id), kind="event")[0]
         log.info("evidence.event_recorded", run_id=self.run_id, step=step, event_name=event, seq=entry.seq)
         return entry

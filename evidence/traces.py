@@ -80,8 +80,12 @@ async def traced(context, recorder: EvidenceRecorder, *, policy: KeepPolicy = "o
     await start_trace(context)
     try:
         yield
-    except BaseException:
-        await finish_trace(context, recorder, failed=True, policy=policy, step=step)
+    except BaseException as run_error:
+        try:
+            await finish_trace(context, recorder, failed=True, policy=policy, step=step)
+        except Exception as trace_error:  # losing the trace must not hide why the run failed
+            log.warning("evidence.trace_lost", run_id=recorder.run_id, error_type=type(trace_error).__name__,
+                        run_error_type=type(run_error).__name__)
         raise
     await finish_trace(context, recorder, failed=False, policy=policy, step=step)
 

@@ -79,68 +79,91 @@ def _column_mismatches(entry: ManifestEntry, body: dict) -> list[str]:
     return wrong
 
 
+class _Walk:
+    """State of one pass along the chain: checks each entry against the one before it."""
+
+    def __init__(self, anchors: dict[int, str]):
+        self.anchors = anchors
+        self.problems: list[Problem] = []
+        self.referenced: dict[str, list[int]] = {}
+        self.traces: dict[int, str] = {}
+        self.purged: set[str] = set()
+        self.expected_seq, self.prev, self.count = 1, GENESIS, 0
+        self.last: ManifestEntry | None = None
+
+    def feed(self, entry: ManifestEntry) -> None:
+        add = self.problems.append
+        self.count += 1
+        if entry.seq != self.expected_seq:
+            add(Problem("entry", "seq_gap", entry.seq, detail=f"expected seq {self.expected_seq}: entries missing or reordered"))
+        if entry.prev_hash != self.prev:
+            add(Problem("entry", "prev_hash_mismatch", entry.seq, detail="does not link to the entry before it"))
+        if entry_hash(entry.prev_hash, entry.content) != entry.entry_hash:
+            add(Problem("entry", "hash_mismatch", entry.seq, detail="content or hash was altered"))
+        try:
+            body = json.loads(entry.content)
+            if canonical_json(body) != entry.content:
+                add(Problem("entry", "not_canonical", entry.seq))
+            wrong = _column_mismatches(entry, body)
+            if wrong:
+                add(Problem("entry", "column_mismatch", entry.seq,
+                            detail="columns differ from hashed content: " + ", ".join(wrong)))
+            data = body.get("data") or {}
+        except (ValueError, TypeError, AttributeError):
+            add(Problem("entry", "content_invalid", entry.seq, detail="content is not a JSON object"))
+            data = {}
+        if entry.seq in self.anchors and self.anchors.pop(entry.seq) != entry.entry_hash:
+            add(Problem("entry", "anchor_mismatch", entry.seq, detail="differs from the independently recorded hash"))
+        if entry.blob_sha256:
+            self.referenced.setdefault(entry.blob_sha256, []).append(entry.seq)
+            if data.get("artifact") == "trace":
+                self.traces[entry.seq] = entry.blob_sha256
+        if data.get("event") == PURGE_EVENT:
+            target = data.get("purged_seq")
+            if self.traces.get(target) == data.get("purged_blob_sha256"):
+                self.purged.add(self.traces[target])
+            else:
+                add(Problem("entry", "bad_purge", entry.seq, detail="purge names no earlier trace entry"))
+        self.expected_seq, self.prev, self.last = entry.seq + 1, entry.entry_hash, entry
+
+    @property
+    def last_seq(self) -> int:
+        return self.last.seq if self.last else 0
+
+
 def verify_chain(session: Session, anchors: dict[int, str] | None = None) -> ChainReport:
     """Check every entry's hash, link, seq and columns, and the head row against the last entry.
 
     `anchors` maps seq -> entry hash recorded outside the database (an earlier verify's head,
     an export's head): they catch a rewrite of the chain's end together with its head row.
+    Writers may append while this runs: the head is read after the walk (appends only move it
+    forward), entries up to it that arrived meanwhile are walked too, later ones are left for
+    the next run.
     """
-    anchors = dict(anchors or {})
-    problems: list[Problem] = []
-    referenced: dict[str, list[int]] = {}
-    traces: dict[int, str] = {}
-    purged: set[str] = set()
-    expected_seq, prev, count = 1, GENESIS, 0
-    last: ManifestEntry | None = None
+    walk = _Walk(dict(anchors or {}))
     for entry in iter_entries(session):
-        count += 1
-        if entry.seq != expected_seq:
-            problems.append(Problem("entry", "seq_gap", entry.seq,
-                                    detail=f"expected seq {expected_seq}: entries missing or reordered"))
-        if entry.prev_hash != prev:
-            problems.append(Problem("entry", "prev_hash_mismatch", entry.seq,
-                                    detail="does not link to the entry before it"))
-        if entry_hash(entry.prev_hash, entry.content) != entry.entry_hash:
-            problems.append(Problem("entry", "hash_mismatch", entry.seq, detail="content or hash was altered"))
-        try:
-            body = json.loads(entry.content)
-            if canonical_json(body) != entry.content:
-                problems.append(Problem("entry", "not_canonical", entry.seq))
-            wrong = _column_mismatches(entry, body)
-            if wrong:
-                problems.append(Problem("entry", "column_mismatch", entry.seq,
-                                        detail="columns differ from hashed content: " + ", ".join(wrong)))
-            data = body.get("data") or {}
-        except (ValueError, TypeError, AttributeError):
-            problems.append(Problem("entry", "content_invalid", entry.seq, detail="content is not a JSON object"))
-            data = {}
-        if entry.seq in anchors and anchors.pop(entry.seq) != entry.entry_hash:
-            problems.append(Problem("entry", "anchor_mismatch", entry.seq,
-                                    detail="differs from the independently recorded hash"))
-        if entry.blob_sha256:
-            referenced.setdefault(entry.blob_sha256, []).append(entry.seq)
-            if data.get("artifact") == "trace":
-                traces[entry.seq] = entry.blob_sha256
-        if data.get("event") == PURGE_EVENT:
-            target = data.get("purged_seq")
-            if traces.get(target) == data.get("purged_blob_sha256"):
-                purged.add(traces[target])
-            else:
-                problems.append(Problem("entry", "bad_purge", entry.seq, detail="purge names no earlier trace entry"))
-        expected_seq, prev, last = entry.seq + 1, entry.entry_hash, entry
-    for seq in sorted(anchors):
-        problems.append(Problem("entry", "anchor_missing", seq, detail="anchored entry no longer exists"))
+        walk.feed(entry)
     head = read_head(session)
+    if head is not None and head[0] > walk.last_seq:
+        for entry in iter_entries(session, start=walk.last_seq + 1):
+            if entry.seq > head[0]:
+                break
+            walk.feed(entry)
+    problems = walk.problems
+    for seq in sorted(walk.anchors):
+        problems.append(Problem("entry", "anchor_missing", seq, detail="anchored entry no longer exists"))
+    last = walk.last
     if head is None:
-        if count:
+        if walk.count:
             problems.append(Problem("head", "head_missing", detail="chain head row is missing"))
     elif last is None:
         if head != (0, GENESIS):
             problems.append(Problem("head", "head_mismatch", detail=f"head says seq {head[0]} but no entries exist"))
     elif head != (last.seq, last.entry_hash):
-        problems.append(Problem("head", "head_mismatch",
-                                detail=f"head says seq {head[0]}, last entry is {last.seq}: entries removed from the end or head altered"))
-    return ChainReport(count, head, tuple(problems), {k: tuple(v) for k, v in referenced.items()}, frozenset(purged))
+        problems.append(Problem("head", "head_mismatch", detail=f"head says seq {head[0]}, last entry is {last.seq}: "
+                                "entries removed from the end or head altered"))
+    return ChainReport(walk.count, head, tuple(problems), {k: tuple(v) for k, v in walk.referenced.items()},
+                       frozenset(walk.purged))
 
 
 def verify_blobs(store: BlobStore, chain: ChainReport) -> tuple[list[Problem], int, list[str]]:

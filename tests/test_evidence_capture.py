@@ -1,4 +1,5 @@
 """Capture at checkpoints with real Chromium; traces kept on failure only, encrypted, purged after retention."""
+import errno
 import io
 import json
 import uuid
@@ -12,7 +13,7 @@ from core.config import Settings
 from core.crypto import KeyRing
 from core.store.models import EvidenceEntry
 from evidence.blobs import LocalBlobStore
-from evidence.errors import CaptureFailed
+from evidence.errors import BlobWriteFailed, CaptureFailed
 from evidence.recorder import EvidenceRecorder
 from evidence.traces import finish_trace, purge_expired_traces, start_trace, traced
 from evidence.verify import verify
@@ -98,6 +99,29 @@ async def test_capture_of_a_closed_page_fails_typed_and_records_nothing(db, reco
         assert s.scalar(select(func.count()).select_from(EvidenceEntry)) == 0
 
 
+async def test_disk_full_mid_checkpoint_records_no_entry(db, store, recorder, page, monkeypatch):
+    await _serve(page)
+    real = store._write_all
+    calls = []
+
+    def third_write_fails(fd, data):
+        calls.append(len(data))
+        if len(calls) == 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real(fd, data)
+
+    monkeypatch.setattr(store, "_write_all", third_write_fails)
+    with pytest.raises(BlobWriteFailed):
+        await recorder.capture_page(page, "results")
+    with db.transaction() as s:
+        assert s.scalar(select(func.count()).select_from(EvidenceEntry)) == 0
+    assert len(list(store.iter())) == 2 and list((store.root / "tmp").iterdir()) == []
+    report = verify(db, store)
+    assert report.ok and len(report.unreferenced_blobs) == 2  # complete blobs, named by nothing: listed
+    monkeypatch.undo()
+    assert len(await recorder.capture_page(page, "results")) == 5
+
+
 async def test_trace_is_kept_encrypted_on_failure(db, store, recorder, context):
     page = await context.new_page()
     with pytest.raises(RuntimeError, match="layout changed"):
@@ -149,3 +173,13 @@ async def test_expired_traces_are_purged_with_a_chained_record(db, store, record
     # An unrecorded removal of any blob is still a problem.
     store.delete(screenshot[0].blob_sha256)
     assert [p.code for p in verify(db, store).problems] == ["blob_missing"]
+
+
+async def test_a_lost_trace_never_hides_the_run_error(db, recorder, new_context):
+    context = await new_context()
+    with pytest.raises(RuntimeError, match="portal down"):
+        async with traced(context, recorder):
+            await context.close()  # e.g. the browser crashed: the trace cannot be saved
+            raise RuntimeError("portal down")
+    with db.transaction() as s:
+        assert s.scalar(select(func.count()).select_from(EvidenceEntry)) == 0

@@ -121,12 +121,32 @@ def test_concurrent_writers_never_fork_the_chain(db):
         finally:
             own.dispose()
 
+    finished = threading.Event()
+    seen_problems: list = []
+    verifier_passes = []
+
+    def verifier() -> None:
+        """verify runs beside the writers (as it will in production) and must not see phantom breaks."""
+        own = Database(db.url)
+        try:
+            while not finished.is_set() or not verifier_passes:
+                with own.transaction() as s:
+                    seen_problems.extend(verify_chain(s).problems)
+                verifier_passes.append(1)
+        finally:
+            own.dispose()
+
     threads = [threading.Thread(target=work, args=(n,)) for n in range(writers)]
+    checker = threading.Thread(target=verifier)
+    checker.start()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert errors == []
+    finished.set()
+    checker.join()
+    print(f"\nverifier passes during concurrent appends: {len(verifier_passes)}")
+    assert errors == [] and seen_problems == [] and verifier_passes
     report = verify(db, store)
     assert report.ok, report.problems
     assert report.entries == writers * per_writer
@@ -134,3 +154,18 @@ def test_concurrent_writers_never_fork_the_chain(db):
         seqs = s.scalars(select(EvidenceEntry.seq).order_by(EvidenceEntry.seq)).all()
         runs = s.scalars(select(func.count(func.distinct(EvidenceEntry.run_id)))).one()
     assert seqs == list(range(1, writers * per_writer + 1)) and runs == writers
+
+
+def test_crash_between_blob_and_manifest_leaves_only_an_unreferenced_blob(db, monkeypatch):
+    store = MemoryBlobStore()
+    rec = _recorder(db, store)
+
+    def database_gone(*_a, **_k):
+        raise ConnectionError("database went away")
+
+    monkeypatch.setattr(manifest, "append", database_gone)
+    with pytest.raises(ConnectionError):
+        rec.record_event("submit", "submission.confirmed", details={"tracking": "RC-9"})
+    monkeypatch.undo()
+    report = verify(db, store)
+    assert report.ok and report.entries == 0 and len(report.unreferenced_blobs) == 1
