@@ -52,7 +52,7 @@ def record_touch(session: Session, item_id: int, touch: Touch, *, actor: str, no
     if touch.submitted_on is not None:
         follow_up = touch.submitted_on + timedelta(days=config.table.follow_up_days(touch.channel or "mail"))
         if item.state in ("new", "assigned"):
-            move(session, item, "appealing" if item.kind != "rejection" else "correcting", actor=actor, now=now)
+            move(session, item, _work_state(item.category, config), actor=actor, now=now)
         if item.state in ("correcting", "appealing"):
             move(session, item, "submitted", actor=actor, now=now)
         if item.state == "submitted":
@@ -81,6 +81,15 @@ def record_touch(session: Session, item_id: int, touch: Touch, *, actor: str, no
     item.updated_at = now
     session.flush()
     return row
+
+
+def _work_state(category: str, config: RoutingConfig) -> str:
+    """A corrected claim is "correcting"; an appeal or dispute is "appealing"."""
+    try:
+        works_by = config.table.category(category).works_by
+    except KeyError:  # tasks and root-cause items carry non-table categories
+        return "appealing"
+    return "correcting" if works_by == "resubmit" else "appealing"
 
 
 def _validate(touch: Touch) -> None:

@@ -1,0 +1,30 @@
+"""`payerfleet summary`: how much was denied, recovered, lost and is still at risk."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+import typer
+from rich.table import Table
+
+from cli.context import console, database, reports_errors, settings
+
+
+@reports_errors
+def summary(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+    """Dollars denied, recovered, written off and still at risk; open items per queue; past SLA."""
+    from core.routing import summary as compute
+
+    current = settings()
+    with database(current).transaction() as session:
+        out = compute(session, now=datetime.now(timezone.utc))
+    if as_json:
+        typer.echo(json.dumps(out.as_json(), indent=2))
+        return
+    console.print(f"denied ${out.denied:,.2f} · recovered ${out.recovered:,.2f} · "
+                  f"written off ${out.written_off:,.2f} · at risk ${out.at_risk:,.2f}")
+    console.print(f"{out.open_items} open items, {out.past_sla} past SLA")
+    table = Table("team", "open", "past SLA", "at risk")
+    for t in out.teams:
+        table.add_row(t.team, str(t.open), str(t.past_sla), f"{t.at_risk:,.2f}")
+    console.print(table)
