@@ -5,9 +5,14 @@ from pathlib import Path
 
 import typer
 
+from rich.table import Table
+
 from cli.context import console, database, fail, reports_errors, settings
+from core.store.db import Database
 from evidence import open_blob_store
-from evidence.export import Selection, export_bundle
+from evidence.access import view_artifact
+from evidence.manifest import entries_for
+from evidence.export import Selection, export_bundle, write_new_private
 from evidence.traces import purge_expired_traces
 from evidence.verify import parse_anchor, verify as run_verify
 
@@ -54,11 +59,9 @@ def export(
     out: Path | None = typer.Option(None, "--out", help="Zip to create (never overwritten)."),
 ) -> None:
     """Write a zip of decrypted artifacts, their manifest slice and a sha256sum-based README (PHI!)."""
-    if sum(v is not None for v in (appeal, claim, run)) != 1:
-        raise fail("give exactly one of --appeal, --claim, --run", code=2)
+    selection = _selection(appeal, claim, run)
     current = settings()
-    result = export_bundle(database(current), open_blob_store(current),
-                           Selection(appeal_id=appeal, claim_id=claim, run_id=run), out=out, actor="cli")
+    result = export_bundle(database(current), open_blob_store(current), selection, out=out, actor="cli")
     console.print(f"wrote {result.path}: {result.entries} entries, {result.files} files"
                   + (f", {result.purged} purged traces" if result.purged else ""), markup=False)
     console.print(f"chain head: seq {result.head[0]}, entry hash {result.head[1]}")
@@ -72,3 +75,46 @@ def purge_traces() -> None:
     result = purge_expired_traces(database(current), open_blob_store(current),
                                   retention_days=current.trace_retention_days, actor="cli")
     console.print(f"purged {result.purged} trace(s); {result.kept} within retention")
+
+
+def _selection(appeal: int | None, claim: int | None, run: str | None) -> Selection:
+    if sum(v is not None for v in (appeal, claim, run)) != 1:
+        raise fail("give exactly one of --appeal, --claim, --run", code=2)
+    return Selection(appeal_id=appeal, claim_id=claim, run_id=run)
+
+
+@app.command("list")
+@reports_errors
+def list_(
+    appeal: int | None = typer.Option(None, "--appeal", help="Appeal id."),
+    claim: int | None = typer.Option(None, "--claim", help="Claim id."),
+    run: str | None = typer.Option(None, "--run", help="Automation run id."),
+) -> None:
+    """List the manifest entries linked to an appeal, claim or run (no PHI: steps, kinds, sizes, hashes)."""
+    sel = _selection(appeal, claim, run)
+    db: Database = database(settings())
+    with db.transaction() as session:
+        entries = entries_for(session, appeal_id=sel.appeal_id, claim_id=sel.claim_id, run_id=sel.run_id)
+    table = Table("seq", "captured (UTC)", "step", "what", "bytes", "sha256")
+    for e in entries:
+        data = e.data
+        table.add_row(str(e.seq), e.body["created_at"][:19], str(data.get("step", "")),
+                      str(data.get("artifact") or data.get("event") or e.kind), str(data.get("size", "")),
+                      (e.blob_sha256 or "")[:16])
+    console.print(table)
+    console.print(f"{len(entries)} entries")
+
+
+@app.command()
+@reports_errors
+def show(
+    seq: int = typer.Argument(..., help="Manifest entry seq (see `evidence list`)."),
+    out: Path = typer.Option(..., "--out", help="File to write the decrypted artifact to (never overwritten)."),
+) -> None:
+    """Decrypt one artifact to a file, checked against its hash; recorded as evidence.viewed."""
+    if out.exists():
+        raise fail(f"{out} already exists", code=2)
+    current = settings()
+    entry, data = view_artifact(database(current), open_blob_store(current), seq, actor="cli")
+    write_new_private(out, data)
+    console.print(f"wrote {out}: entry {entry.seq}, {len(data)} bytes, sha256 {entry.blob_sha256}", markup=False)

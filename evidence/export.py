@@ -157,7 +157,7 @@ def build_bundle(db: Database, store: BlobStore, selection: Selection, *, actor:
     return buf.getvalue(), ExportResult(Path(), len(slice_), files, len(purged), head)
 
 
-def _write_new(path: Path, data: bytes) -> None:
+def write_new_private(path: Path, data: bytes) -> None:
     """Write a new 0600 file atomically; refuse to replace an existing one; leave nothing on failure."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.exists():
@@ -195,7 +195,7 @@ def export_bundle(db: Database, store: BlobStore, selection: Selection, *, out: 
     target = out or default_out(selection, exported_at)
     try:
         data, result = build_bundle(db, store, selection, actor=actor, exported_at_iso=exported_at)
-        _write_new(target, data)
+        write_new_private(target, data)
     except Exception:
         with db.transaction() as session:
             audit.record(session, actor=actor, action="evidence.exported", record_type=kind, record_id=ident,

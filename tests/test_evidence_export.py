@@ -176,3 +176,14 @@ def test_cli_without_a_key_is_a_typed_error(cli, settings, tmp_path):
     shutil.rmtree(settings.data_dir, ignore_errors=True)
     code, text = cli("evidence", "verify")
     assert code == 1 and "KeyMissing" in text
+
+
+def test_cli_list_and_show(cli, evidence_store, tmp_path, db):
+    code, text = cli("evidence", "list", "--appeal", str(APPEAL))
+    assert code == 0 and "5 entries" in text and "upload_letter" in text and "confirmation" in text
+    assert "Appeal letter.pdf" not in text  # the original filename stays encrypted
+    code, text = cli("evidence", "show", "1", "--out", str(tmp_path / "letter.pdf"))
+    assert code == 0, text
+    assert (tmp_path / "letter.pdf").read_bytes() == b"%PDF-1.7 appeal letter"
+    assert cli("evidence", "show", "1", "--out", str(tmp_path / "letter.pdf"))[0] == 2  # never overwritten
+    assert ("evidence.viewed", "evidence_entry", "1", "ok") in _audit(db)
