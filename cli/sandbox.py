@@ -1,0 +1,56 @@
+"""`payerfleet sandbox`: run the three sandbox portals locally, or export the generated data."""
+from __future__ import annotations
+
+import signal
+import threading
+from pathlib import Path
+
+import typer
+
+from fixtures.generator.build import DEFAULT_CLAIMS
+
+
+def sandbox(
+    seed: int = typer.Option(1, help="Generator seed; the same seed gives the same data."),
+    claims: int = typer.Option(DEFAULT_CLAIMS, min=0, help="How many claims to generate."),
+    availity_port: int = typer.Option(8701, help="Port of the Availity-like portal (0 = any free port)."),
+    uhc_port: int = typer.Option(8702, help="Port of the UHC-like portal (0 = any free port)."),
+    caqh_port: int = typer.Option(8703, help="Port of the CAQH-like portal (0 = any free port)."),
+    token: str = typer.Option("", help="Control API token (default: a random one, printed)."),
+    export: Path | None = typer.Option(None, help="Write dataset.json and the 837P/835/277CA files here, then exit."),
+) -> None:
+    """Start the sandbox payer portals on 127.0.0.1 and print their URLs and demo accounts (Ctrl-C stops)."""
+    if export is not None:
+        from fixtures.generator import generate
+        from fixtures.generator.export import export as write_export
+
+        written = write_export(generate(seed, claims), export)
+        typer.echo(f"wrote {len(written)} files to {export}")
+        return
+    from fixtures.sandbox import running
+
+    ports = {"availity": availity_port, "uhc": uhc_port, "caqh": caqh_port}
+    try:
+        context = running(seed=seed, claims=claims, token=token or None, ports=ports)
+        sandbox_ = context.__enter__()
+    except OSError as exc:
+        typer.echo(f"could not start the sandbox: {exc} (choose other ports with --availity-port etc.)", err=True)
+        raise typer.Exit(1) from exc
+    try:
+        typer.echo(f"payerfleet sandbox: seed {seed}, {claims} claims (synthetic data; sandbox-only credentials)")
+        typer.echo(f"control API token: {next(iter(sandbox_.portals.values())).token}")
+        for handle in sandbox_.portals.values():
+            typer.echo(f"\n{handle.name}: {handle.login_url}")
+            typer.echo(f"  control API: {handle.base_url}/__control/state")
+            for account in handle.accounts:
+                typer.echo(f"  user {account.username}  password {account.password}  TOTP secret {account.totp_secret}")
+        typer.echo("\nPress Ctrl-C to stop.")
+        stop = threading.Event()
+        # Ctrl-C and SIGTERM both end the wait; the servers then shut down in `finally`.
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: stop.set())
+        while not stop.wait(0.5):
+            pass
+        typer.echo("stopping sandbox")
+    finally:
+        context.__exit__(None, None, None)
