@@ -13,7 +13,7 @@ from evidence import open_blob_store
 from evidence.access import view_artifact
 from evidence.manifest import entries_for
 from evidence.export import Selection, export_bundle, write_new_private
-from evidence.traces import purge_expired_traces
+from evidence.traces import purge_expired_traces, purge_scratch
 from evidence.verify import parse_anchor, verify as run_verify
 
 app = typer.Typer(help="Evidence: verify the hash chain and blobs, export bundles for appeals and custodians.",
@@ -70,11 +70,12 @@ def export(
 @app.command("purge-traces")
 @reports_errors
 def purge_traces() -> None:
-    """Remove Playwright traces older than trace_retention_days (each removal is chained first)."""
+    """Remove Playwright traces older than trace_retention_days (each removal is chained first) and stale scratch."""
     current = settings()
-    result = purge_expired_traces(database(current), open_blob_store(current),
-                                  retention_days=current.trace_retention_days, actor="cli")
-    console.print(f"purged {result.purged} trace(s); {result.kept} within retention")
+    store = open_blob_store(current)
+    result = purge_expired_traces(database(current), store, retention_days=current.trace_retention_days, actor="cli")
+    stale = purge_scratch(store)
+    console.print(f"purged {result.purged} trace(s); {result.kept} within retention; {stale} stale scratch file(s) removed")
 
 
 def _selection(appeal: int | None, claim: int | None, run: str | None) -> Selection:

@@ -137,6 +137,26 @@ def purge_expired_traces(db: Database, store: BlobStore, *, retention_days: int,
     return PurgeResult(purged, kept)
 
 
+def purge_scratch(store: BlobStore, *, now: datetime | None = None, older_than: timedelta = timedelta(hours=6)) -> int:
+    """Remove plaintext left in the scratch dir by a crashed trace save (and Playwright's spool)."""
+    scratch = scratch_dir(store)
+    if scratch is None:
+        return 0
+    cutoff = (now or manifest.utc_now()).timestamp() - older_than.total_seconds()
+    removed = 0
+    for path in scratch.iterdir():
+        if path.stat().st_mtime >= cutoff:
+            continue  # possibly in use by a running capture
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+        removed += 1
+    if removed:
+        log.info("evidence.scratch_purged", removed=removed)
+    return removed
+
+
 def _only_traces_reference(db: Database, sha256: str) -> bool:
     with db.transaction() as session:
         contents = session.scalars(select(EvidenceEntry.content).where(EvidenceEntry.blob_sha256 == sha256)).all()

@@ -1,6 +1,7 @@
 """Capture at checkpoints with real Chromium; traces kept on failure only, encrypted, purged after retention."""
 import errno
 import io
+import os
 import json
 import uuid
 import zipfile
@@ -15,7 +16,7 @@ from core.store.models import EvidenceEntry
 from evidence.blobs import LocalBlobStore
 from evidence.errors import BlobWriteFailed, CaptureFailed
 from evidence.recorder import EvidenceRecorder
-from evidence.traces import finish_trace, purge_expired_traces, start_trace, traced
+from evidence.traces import finish_trace, purge_expired_traces, purge_scratch, scratch_dir, start_trace, traced
 from evidence.verify import verify
 
 PORTAL = "http://127.0.0.1:9"  # never contacted: every request below is answered by page.route
@@ -183,3 +184,17 @@ async def test_a_lost_trace_never_hides_the_run_error(db, recorder, new_context)
             raise RuntimeError("portal down")
     with db.transaction() as s:
         assert s.scalar(select(func.count()).select_from(EvidenceEntry)) == 0
+
+
+def test_stale_plaintext_scratch_is_removed_but_fresh_is_left(store):
+    scratch = scratch_dir(store)
+    stale = scratch / "trace-crashed"
+    stale.mkdir()
+    (stale / "trace.zip").write_bytes(b"PK plaintext trace")
+    fresh = scratch / "trace-running"
+    fresh.mkdir()
+    now = datetime(2026, 11, 27, 12, 0, tzinfo=timezone.utc)
+    os.utime(stale, (now.timestamp() - 7 * 3600,) * 2)
+    os.utime(fresh, (now.timestamp() - 60,) * 2)
+    assert purge_scratch(store, now=now) == 1
+    assert not stale.exists() and fresh.exists()

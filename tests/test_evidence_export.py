@@ -187,3 +187,8 @@ def test_cli_list_and_show(cli, evidence_store, tmp_path, db):
     assert (tmp_path / "letter.pdf").read_bytes() == b"%PDF-1.7 appeal letter"
     assert cli("evidence", "show", "1", "--out", str(tmp_path / "letter.pdf"))[0] == 2  # never overwritten
     assert ("evidence.viewed", "evidence_entry", "1", "ok") in _audit(db)
+
+
+def test_cli_purge_traces_reports_counts(cli, evidence_store):
+    code, text = cli("evidence", "purge-traces")
+    assert code == 0 and "purged 0 trace(s); 0 within retention" in text
