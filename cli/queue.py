@@ -55,7 +55,7 @@ def queue(team: Optional[str] = typer.Option(None, "--team", help="Only this tea
     config = load_config(current)
     db = database(current)
     with db.transaction() as session:
-        teams = [team] if team else teams_with_work(session)
+        teams = [team] if team else teams_with_work(session, list(config.table.teams))
         pages = {t: queue_page(session, t, limit=limit) for t in teams}
     if as_json:
         typer.echo(json.dumps({t: [r.as_json() for r in rows] for t, rows in pages.items()}, indent=2))

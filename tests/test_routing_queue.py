@@ -155,3 +155,25 @@ def test_routed_items_flow_into_queue_and_summary(db, config):
         out = summary(s, now=NOW)
     assert out.denied == Decimal("5000.00") and out.written_off == Decimal("4800.00")
     assert out.at_risk == Decimal("200.00")
+
+
+def test_over_recovery_is_not_negative_loss(db, config):
+    with db.transaction() as s:
+        aetna = rs.payer(s, "AETNA")
+        _item(s, payer=aetna, team="coding", amount="100.00", due_in=10, recoverability=0.5,
+              state="closed_recovered", recovered="104.50", key="with-interest")
+    with db.transaction() as s:
+        out = summary(s, now=NOW)
+    assert (out.recovered, out.written_off, out.at_risk) == (Decimal("104.50"), Decimal("0.00"), Decimal("0.00"))
+
+
+def test_schema_models_and_migrations_agree(db):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from core.store.models import Base
+
+    with db.engine.connect() as conn:
+        diff = [d for d in compare_metadata(MigrationContext.configure(conn), Base.metadata)
+                if "work_item" in repr(d) or "routing" in repr(d) or "recoverability" in repr(d)]
+    assert diff == []

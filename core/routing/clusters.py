@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, func, select, true, update
 from sqlalchemy.orm import Session
 
 from core.routing.config import RoutingConfig
@@ -21,7 +21,7 @@ def cluster_root_causes(session: Session, config: RoutingConfig, *, today: date,
     """Create or extend root-cause items; returns (root-cause items created, members linked)."""
     rules = config.table.clustering
     since = today - timedelta(days=rules.window_days)
-    candidate = and_(WorkItem.is_open.is_(True), WorkItem.kind.in_(MEMBER_KINDS), WorkItem.parent_id.is_(None),
+    candidate = and_(WorkItem.is_open == true(), WorkItem.kind.in_(MEMBER_KINDS), WorkItem.parent_id.is_(None),
                      WorkItem.category.in_(rules.categories), WorkItem.payer_id.is_not(None),
                      WorkItem.action != "write_off", WorkItem.determined_on >= since)
     groups = session.execute(select(WorkItem.payer_id, WorkItem.category, func.count())
@@ -29,7 +29,7 @@ def cluster_root_causes(session: Session, config: RoutingConfig, *, today: date,
     created = linked = 0
     for payer_id, category, count in groups:
         parent_id = session.scalar(select(WorkItem.id).where(
-            WorkItem.kind == "root_cause", WorkItem.is_open.is_(True), WorkItem.payer_id == payer_id,
+            WorkItem.kind == "root_cause", WorkItem.is_open == true(), WorkItem.payer_id == payer_id,
             WorkItem.category == category).order_by(WorkItem.id).limit(1))
         if parent_id is None:
             if count < rules.min_members:
@@ -62,7 +62,7 @@ def _refresh_parent(session: Session, parent_id: int, config: RoutingConfig, tod
     """The parent carries its open members' dollars and earliest deadline, scored like any item."""
     amount, due, n = session.execute(
         select(func.coalesce(func.sum(WorkItem.amount), 0), func.min(WorkItem.due_on), func.count())
-        .where(WorkItem.parent_id == parent_id, WorkItem.is_open.is_(True), WorkItem.kind.in_(MEMBER_KINDS))).one()
+        .where(WorkItem.parent_id == parent_id, WorkItem.is_open == true(), WorkItem.kind.in_(MEMBER_KINDS))).one()
     if isinstance(due, str):  # SQLite aggregate of a DATE column comes back as text
         due = date.fromisoformat(due)
     amount = Decimal(str(amount)).quantize(Decimal("0.01"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timezone
 
 import structlog
-from sqlalchemy import Float, and_, case, cast, delete, func, literal, select, update
+from sqlalchemy import Float, and_, case, cast, delete, func, literal, select, true, update
 from sqlalchemy.orm import Session
 
 from core.routing.config import RoutingConfig, load_config
@@ -67,7 +67,7 @@ def reprioritise(session: Session, today: date, *, now: datetime | None = None,
     work_today = and_(items.c.amount >= policy.work_today_min_amount, clamped <= policy.work_today_max_days)
     action = case((items.c.action.in_(("work_today", "work_by_deadline")) & (items.c.kind != "task"),
                    case((work_today, "work_today"), else_="work_by_deadline")), else_=items.c.action)
-    result = session.execute(update(items).where(items.c.is_open.is_(True)).values(
+    result = session.execute(update(items).where(items.c.is_open == true()).values(
         recoverability=recoverability, priority=priority, action=action, updated_at=now))
     count = result.rowcount or 0
     log.info("routing.reprioritised", items=count, learned_pairs=learned)
