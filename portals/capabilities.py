@@ -38,6 +38,8 @@ class ClaimQuery:
     claim_number: str = ""
     patient_control_number: str = ""
     member_id: str = ""
+    # Payer code or name, for multi-payer portals (Availity); empty means "try each payer".
+    payer: str = ""
     # Some portals need the service date range and the patient to find a claim.
     service_from: date | None = None
     service_to: date | None = None
@@ -68,7 +70,11 @@ class ClaimStatusLookup(Protocol):
         ...
 
     async def search(self, service_from: date, service_to: date) -> list[ClaimStatusRow]:
-        """Every claim with service dates in the range (the portal's bulk search, all pages)."""
+        """Every claim with service dates in the range (the portal's bulk search, all pages).
+
+        Portals without a date-range search raise CapabilityNotSupported; callers then look up
+        the claims they know one by one.
+        """
         ...
 
 
@@ -108,6 +114,14 @@ class AppealRequest:
     attachments: tuple[Attachment, ...] = ()
     # Availity routes disputes by payer (Aetna, Cigna, Anthem); ignored where there is one payer.
     payer: str = ""
+    # "reconsideration" (first level) or "appeal", where the portal distinguishes them.
+    kind: str = "reconsideration"
+    # Who the payer should call back; some forms require it.
+    contact_name: str = ""
+    contact_phone: str = ""
+
+    def fingerprint(self) -> dict[str, str]:
+        return appeal_fingerprint(self.claim_number, self.reason, self.kind)
 
 
 @dataclass(frozen=True)
@@ -129,15 +143,16 @@ class SubmittedAppealRow:
     reason: str
     submitted_on: date | None
     status: str
+    kind: str = "reconsideration"
 
     def fingerprint(self) -> dict[str, str]:
         """The fields a SubmissionIntent.fingerprint holds; equal dicts mean the same act."""
-        return appeal_fingerprint(self.claim_number, self.reason)
+        return appeal_fingerprint(self.claim_number, self.reason, self.kind)
 
 
 def appeal_fingerprint(claim_number: str, reason: str, kind: str = "reconsideration") -> dict[str, str]:
     """The one definition of an appeal's fingerprint, shared by submitter and reconciler."""
-    return {"kind": kind, "claim_number": claim_number.strip(), "reason": reason.strip()}
+    return {"kind": kind.strip().lower(), "claim_number": claim_number.strip(), "reason": reason.strip()}
 
 
 class PreparedSubmission(Protocol):

@@ -78,6 +78,9 @@ class PortalDefinition:
     # Visible while the portal is still working (spinner): a timeout then means "slow", not "changed".
     busy: Callable[[Page], Locator] | None = None
     interstitials: tuple[Interstitial, ...] = ()
+    # CSS selectors of iframes that host the portal's apps; the login form and outage pages
+    # are looked for inside them too (an expired session redirects the frame, not the page).
+    app_frames: tuple[str, ...] = ()
     landmarks: tuple[Landmark, ...] = ()
     # URL globs never loaded (analytics); images/fonts are blocked separately by the session.
     blocked_urls: tuple[str, ...] = ()

@@ -108,6 +108,12 @@ class InvalidAttachment(PortalError):
     consequence = Consequence.HUMAN_REVIEW
 
 
+class InvalidRequest(PortalError):
+    """The request does not fit the portal's form (an unknown reason, a missing required field)."""
+
+    consequence = Consequence.HUMAN_REVIEW
+
+
 class SubmitOutcomeUnknown(PortalError):
     """The submit was clicked but no confirmation was read: the outcome is unknown."""
 
@@ -118,7 +124,7 @@ CONSEQUENCES: dict[type[PortalError], Consequence] = {
     cls: cls.consequence
     for cls in (BadCredentials, AccountLocked, MfaRejected, SessionExpired, PortalUnavailable,
                 LayoutChanged, ClaimNotFound, ActionNotAllowed, AlreadySubmitted, InvalidAttachment,
-                SubmitOutcomeUnknown)
+                InvalidRequest, SubmitOutcomeUnknown)
 }
 
 

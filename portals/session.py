@@ -32,6 +32,8 @@ log = structlog.get_logger()
 T = TypeVar("T")
 STATE_VERSION = 1
 BLOCKED_RESOURCE_TYPES = frozenset({"image", "font", "media"})
+# Interstitials in a row before the session calls it a loop (terms, then a notice, ...).
+MAX_INTERSTITIALS = 4
 
 
 class Secret(Protocol):
@@ -61,20 +63,29 @@ def memory_state_store(initial: dict | None = None) -> tuple[StateStore, dict]:
 
 
 async def first_visible(probes: Mapping[str, Locator], timeout_ms: float) -> str | None:
-    """Wait until one of the locators is visible and say which; None on timeout. No guessing."""
+    """Wait until one of the locators is visible and say which; None on timeout. No guessing.
+
+    Locators may live in different frames (an iframe app and the top-level login page), which
+    `Locator.or_` cannot combine, so each probe auto-waits in its own task and the first wins.
+    """
     items = list(probes.items())
-    combined = items[0][1]
-    for _, loc in items[1:]:
-        combined = combined.or_(loc)
-    try:
-        await combined.first.wait_for(state="visible", timeout=timeout_ms)
-    except PlaywrightTimeout:
-        return None
-    for name, loc in items:
-        if await loc.first.is_visible():
-            return name
-    # Whatever appeared vanished again between the two checks (navigation); look once more.
-    return await first_visible(probes, timeout_ms)
+    for _ in range(3):
+        tasks = [asyncio.ensure_future(loc.first.wait_for(state="visible", timeout=timeout_ms)) for _, loc in items]
+        try:
+            done, _pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in tasks:
+                if not task.done():
+                    task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        errors = [t.exception() for t in done]
+        if errors and all(isinstance(e, PlaywrightTimeout) for e in errors):
+            return None
+        for name, loc in items:
+            if await loc.first.is_visible():
+                return name
+        # What appeared vanished before we looked, or a frame navigated away: wait again.
+    return None
 
 
 class PortalSession:
@@ -110,8 +121,6 @@ class PortalSession:
         try:
             await self._install_routes()
             self._page = await self.context.new_page()
-            for item in self.portal.interstitials:
-                await self._page.add_locator_handler(item.locator(self._page), lambda _l, d=item.dismiss: d(self._page))
             self.restored = storage is not None
             await self.ensure_logged_in()
         except BaseException:
@@ -157,20 +166,22 @@ class PortalSession:
         await self.goto(self.portal.home_path, check_session=False)
         login = self.portal.login
         probes = {"in": login.signed_in(self.page), "form": login.sign_in_form(self.page)}
-        state = await self._which(probes, "home")
+        state = await self.which(probes, "home")
         if state == "in":
             log.info("portal.session_restored", portal=self.portal.name, account=self.account_key)
             return
-        await self.login()
+        await self.login(on_login_page=True)
 
-    async def login(self) -> None:
+    async def login(self, *, on_login_page: bool = False) -> None:
+        """Log in with username, password and a fresh TOTP code; save the new state."""
         page, login = self.page, self.portal.login
         creds = self._credentials
-        if not await login.sign_in_form(page).first.is_visible():
+        if not on_login_page:
             await self.goto(self.portal.home_path, check_session=False)
-            await self._which({"form": login.sign_in_form(page)}, "login form")
+            if await self.which({"in": login.signed_in(page), "form": login.sign_in_form(page)}, "login form") == "in":
+                return
         await login.enter_password(page, creds.username.get_secret_value(), creds.password.get_secret_value())
-        step = await self._which({"in": login.signed_in(page), "totp": login.totp_field(page),
+        step = await self.which({"in": login.signed_in(page), "totp": login.totp_field(page),
                                   "error": login.login_error(page)}, "login result")
         totp_step = None
         if step == "totp":
@@ -178,7 +189,7 @@ class PortalSession:
                 raise LoginFailed("the portal asks for a one-time code but the account has no TOTP seed")
             code, totp_step = await self._totp.code(self.account_key, creds.totp_secret.get_secret_value())
             await login.enter_totp(page, code)
-            step = await self._which({"in": login.signed_in(page), "error": login.login_error(page)}, "mfa result")
+            step = await self.which({"in": login.signed_in(page), "error": login.login_error(page)}, "mfa result")
         if step == "error":
             message = (await login.login_error(page).first.inner_text()).strip()
             raise login.classify(message)
@@ -206,22 +217,50 @@ class PortalSession:
         if check_session and await self.portal.login.sign_in_form(self.page).first.is_visible():
             raise SessionExpired()
 
+    async def goto_frame(self, name: str, path: str) -> None:
+        """Navigate an app iframe (by name); same failure mapping as goto."""
+        frame = self.page.frame(name=name)
+        if frame is None:
+            raise LayoutChanged(landmark=f"iframe {name}")
+        try:
+            response = await frame.goto(self.url(path), wait_until="domcontentloaded")
+        except PlaywrightTimeout as exc:
+            raise PortalUnavailable(f"{self.portal.name}: navigation timed out") from exc
+        except PlaywrightError as exc:
+            raise PortalUnavailable(f"{self.portal.name}: navigation failed ({exc.message.splitlines()[0]})") from exc
+        if response is not None and response.status >= 500:
+            raise PortalUnavailable(f"{self.portal.name}: HTTP {response.status}")
+
     async def expect(self, target: Locator, landmark: str) -> Locator:
         """Wait for a landmark, telling apart: present, logged out, portal down, still busy, changed."""
-        await self._which({"target": target}, landmark)
+        await self.which({"target": target}, landmark)
         return target
 
-    async def _which(self, probes: Mapping[str, Locator], landmark: str) -> str:
+    async def which(self, probes: Mapping[str, Locator], landmark: str) -> str:
+        """Which probe shows; clicks past interstitials, tells logged-out / down / busy / changed apart."""
         page = self.page
         all_probes = dict(probes)
-        if "form" not in probes and "in" not in probes:
-            all_probes["__login"] = self.portal.login.sign_in_form(page)
-        if self.portal.unavailable is not None:
-            all_probes["__down"] = self.portal.unavailable(page)
-        found = await first_visible(all_probes, self.timeout_ms)
-        if found == "__login":
+        roots = [page, *(page.frame_locator(sel) for sel in self.portal.app_frames)]
+        for i, root in enumerate(roots):
+            if "form" not in probes and "in" not in probes:
+                all_probes[f"__login{i}"] = self.portal.login.sign_in_form(root)
+            if self.portal.unavailable is not None:
+                all_probes[f"__down{i}"] = self.portal.unavailable(root)
+        interstitials = {f"__i{i}": item for i, item in enumerate(self.portal.interstitials)}
+        for key, item in interstitials.items():
+            all_probes[key] = item.locator(page)
+        for _ in range(MAX_INTERSTITIALS + 1):
+            found = await first_visible(all_probes, self.timeout_ms)
+            if found in interstitials:
+                log.info("portal.interstitial", portal=self.portal.name, interstitial=interstitials[found].name)
+                await interstitials[found].dismiss(page)
+                continue
+            break
+        else:
+            raise LayoutChanged(f"{self.portal.name}: interstitials keep coming back", landmark=landmark)
+        if found is not None and found.startswith("__login"):
             raise SessionExpired(f"{self.portal.name}: logged out while waiting for {landmark!r}")
-        if found == "__down":
+        if found is not None and found.startswith("__down"):
             raise PortalUnavailable(f"{self.portal.name}: portal reports it is unavailable")
         if found is None:
             if self.portal.busy is not None and await self.portal.busy(page).first.is_visible():
