@@ -62,7 +62,8 @@ class TxContext:
         if text:
             try:
                 value = Decimal(text)
-                if value.is_finite():
+                # X12 R values have at most 15 significant digits; anything else is garbage.
+                if value.is_finite() and value.adjusted() < 15 and value.as_tuple().exponent >= -6:
                     return value
             except InvalidOperation:
                 pass

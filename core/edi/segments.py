@@ -28,7 +28,7 @@ def parse_amount(text: str) -> Decimal | None:
         value = Decimal(text)
     except InvalidOperation:
         return None
-    return value if value.is_finite() else None
+    return value if value.is_finite() and value.adjusted() < 15 and value.as_tuple().exponent >= -6 else None
 
 
 def format_amount(value: Decimal) -> str:

@@ -259,8 +259,13 @@ def _plb(out: _Out, r: Remittance) -> None:
 
 def write_277ca(acknowledgments: Acknowledgment | Sequence[Acknowledgment], envelope: Envelope, *,
                 delimiters: Delimiters = DEFAULT_DELIMITERS, line_breaks: bool = True) -> str:
-    """277CA (005010X214). Needs exactly one "receiver" batch, then "provider" batches; each claim
-    sits under the provider batch whose party.identifier equals claim.billing_provider_id."""
+    """277CA (005010X214). Needs exactly one "receiver" batch, then "provider" batches, each with
+    at least one status; each claim sits under the provider batch whose party.identifier equals
+    claim.billing_provider_id, and claims are grouped in the order of their batches. A provider
+    batch without claims is written (batch-level rejections happen) but the X214 guide, and so
+    pyx12, expects at least one claim per provider. STC entity codes must suit the level
+    (receiver: 36/40/41/AY/PR; provider adds 77/82/85/87; claim/line see the guide); line
+    statuses use action code "U" and no amount."""
     items = _many(acknowledgments)
     out = _Out(delimiters)
     body = [_acknowledgment(out, a) for a in items]
@@ -314,6 +319,8 @@ def _acknowledgment(out: _Out, a: Acknowledgment) -> list[str]:
     out.seg("DTP", "050", "D8", _d8(a.receipt_date))
     out.seg("DTP", "009", "D8", _d8(a.process_date))
     receiver = receivers[0]
+    if not receiver.statuses:
+        raise EdiWriteError("a 277CA receiver batch needs at least one status (2200B STC)")
     out.seg("HL", "2", "1", "21", "1" if providers else "0")
     _nm1_org(out, "41", receiver.party)
     out.seg("TRN", "2", receiver.trace_number)
@@ -352,6 +359,8 @@ def _claim_status(out: _Out, c: ClaimStatus) -> None:
     for line in c.lines:
         out.seg("SVC", _procedure(out, line.procedure), format_amount(line.charge), "", line.revenue_code, "", "",
                 _qty(line.units))
+        if len(line.statuses) != 1:
+            raise EdiWriteError("a 277CA service line carries exactly one status (2220D STC)")
         for status in line.statuses:
             _stc(out, status, "line")
         if line.line_control_number:
