@@ -138,8 +138,9 @@ class EvidenceRecorder:
     def capture_file(self, data: bytes, step: str, *, name: str, media_type: str, claim_id=None,
                      work_item_id=None, appeal_id=None) -> ManifestEntry:
         """A downloaded file or confirmation, stored as-is; its original name goes to an encrypted sidecar."""
-        ext = name.rsplit(".", 1)[-1].lower() if "." in name else "bin"
-        facts = self._artifact_data(step, "file", media_type, len(data), ext=ext[:10],
+        ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+        ext = ext if ext.isalnum() and len(ext) <= 8 else "bin"  # the manifest is clear text: no odd suffixes
+        facts = self._artifact_data(step, "file", media_type, len(data), ext=ext,
                                     captured_at=iso_utc(self.clock()))
         meta = canonical_json({"name": name, "media_type": media_type, "step": step, "run_id": self.run_id})
         links = self._links(claim_id, work_item_id, appeal_id)
