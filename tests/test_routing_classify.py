@@ -111,3 +111,18 @@ def test_same_carc_twice_on_a_line_is_one_finding(table):
                                        ("A7", "rejection"), ("F1", None), ("F2", None), ("A1", None)])
 def test_status_categories(code, kind):
     assert status_kind(code) == kind
+
+
+def test_other_contractual_codes_are_compared_to_the_contract_too(table):
+    # Old files carry CO-A2 ("Contractual adjustment", deactivated 2008) instead of CO-45.
+    assert classify_payment(payment(adjustments=[("CO", "A2", "50")], paid="450", charge="500"), table) == []
+    short = payment([line(1, [("CO", "59", "40"), ("CO", "A2", "10")], paid="50", contracted="80")])
+    [finding] = classify_payment(short, table)
+    assert (finding.kind, finding.carc, finding.amount) == ("underpayment", "59", D("30"))
+    both = payment([line(1, [("CO", "A2", "10"), ("CO", "45", "40")], paid="50", contracted="80")])
+    assert classify_payment(both, table)[0].carc == "45"
+
+
+def test_bundling_is_a_coding_fix_and_excess_processing_is_not_work(table):
+    [finding] = classify_payment(payment([line(1, [("CO", "97", "100"), ("OA", "94", "5")])]), table)
+    assert (finding.carc, finding.category.name) == ("97", "coding")

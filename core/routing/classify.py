@@ -105,13 +105,13 @@ def _scope_findings(table: RoutingTable, *, adjustments: tuple[Adj, ...], rarcs:
         totals[(adj.group.upper(), adj.carc.upper())] += adj.amount
     intake = table.intake
     out: list[Finding] = []
-    contractual_seen = False
+    contractual_seen: list[tuple[str, str]] = []
     for (group, carc), amount in totals.items():
         key = f"{group}-{carc}"
         if amount <= ZERO or group == "CR" or key in intake.patient_responsibility or key in intake.informational:
             continue
         if carc in intake.contractual_carcs:
-            contractual_seen = True
+            contractual_seen.append((group, carc))
             continue
         category = table.category_for(carc, rarcs)
         out.append(Finding(
@@ -119,8 +119,8 @@ def _scope_findings(table: RoutingTable, *, adjustments: tuple[Adj, ...], rarcs:
             procedure_code=procedure, amount=amount, category=category,
             reason=None if category else f"unknown CARC {carc}"))
     if contractual_seen and contracted is not None and paid < contracted:
-        carc = min(intake.contractual_carcs)
-        group = next((g for (g, c) in totals if c == carc), "CO")
+        # Report it under CARC 45 when the payer used it, else the contractual code it did use.
+        group, carc = next((gc for gc in contractual_seen if gc[1] == "45"), contractual_seen[0])
         out.append(Finding(
             kind="underpayment", line_payment_id=line_id, scope=scope, group_code=group, carc=carc, rarcs=rarcs,
             procedure_code=procedure, amount=contracted - paid, category=table.category("underpayment")))
