@@ -9,7 +9,7 @@ from datetime import date
 from typing import Any
 
 import structlog
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from automations.base import RunContext
 from automations.errors import InvalidParams
@@ -26,6 +26,14 @@ class CaqhStatusParams(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     # Provider ids to attest in this run (a submit per provider, never retried).
     attest: tuple[str, ...] = ()
+    # Full name typed as the AAR signature; required when attesting.
+    signer: str = ""
+
+    @model_validator(mode="after")
+    def _signer(self) -> "CaqhStatusParams":
+        if self.attest and not self.signer.strip():
+            raise ValueError("attesting needs a signer")
+        return self
 
 
 def classify(row: RosterRow, today: date) -> str:
@@ -56,7 +64,7 @@ class CaqhStatus:
             await checkpoint(ctx, "documents_read", session)
             attested = []
             for provider_id in p.attest:
-                conf = await cred.attest(provider_id)  # a submit: no retry
+                conf = await cred.attest(provider_id, p.signer)  # a submit: no retry
                 ctx.evidence.record_event("attested", "caqh.attested", details={
                     "provider_id": provider_id, "next_due_on": str(conf.next_due_on), "reference": conf.reference})
                 await checkpoint(ctx, "attested", session)

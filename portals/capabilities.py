@@ -227,8 +227,8 @@ class Credentialing(Protocol):
     async def expiring_documents(self) -> list[ExpiringDocument]:
         ...
 
-    async def attest(self, provider_id: str) -> AttestationConfirmation:
-        """Attest (or re-attest) one provider's profile: a submit, never retried."""
+    async def attest(self, provider_id: str, signer: str) -> AttestationConfirmation:
+        """Attest (or re-attest) one provider's profile, signed by `signer`: a submit, never retried."""
         ...
 
 

@@ -9,7 +9,7 @@ from portals.errors import DuplicatePortal, UnknownPortal
 
 # Packages shipped with payerfleet; each exposes `PORTAL`. Adding a portal adds one line here
 # (or an entry point in the "payerfleet.portals" group for an out-of-tree package).
-BUILTIN = ("portals.availity",)
+BUILTIN = ("portals.availity", "portals.uhc", "portals.caqh")
 ENTRY_POINT_GROUP = "payerfleet.portals"
 
 

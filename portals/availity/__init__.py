@@ -6,9 +6,9 @@ from pathlib import Path
 from portals.availity import selectors as sel
 from portals.availity.claim_status import ClaimStatus, open_app
 from portals.availity.disputes import Disputes
-from portals.availity.login import Login
 from portals.availity.remittances import Remittances
 from portals.definition import Interstitial, Landmark, PortalDefinition
+from portals.login import PasswordFormLogin
 
 
 async def _accept_terms(page) -> None:
@@ -43,7 +43,7 @@ async def _shell(session):
 PORTAL = PortalDefinition(
     name="availity",
     title="Availity Essentials",
-    login=Login(),
+    login=PasswordFormLogin(sel.signed_in),
     capabilities={"claim_status": ClaimStatus, "remittances": Remittances, "appeals": Disputes, "letters": Disputes},
     home_path=sel.SHELL,
     unavailable=sel.outage,

@@ -18,20 +18,7 @@ OUTAGE = re.compile(r"temporarily unavailable|temporary error|Something went wro
 NOT_FOUND = re.compile(r"could not find any results|not found", re.I)
 
 
-# -- login -------------------------------------------------------------------------------
-def login_form(root):
-    # The one form with a password field; its first text box is the user id, whatever its label.
-    return root.locator("form").filter(has=root.locator("input[type=password]"))
-
-
-def password(root):
-    return root.get_by_label("Password", exact=True)
-
-
-def code_field(root):
-    return root.get_by_label(re.compile(r"\bcode\b", re.I))
-
-
+# -- shell and interstitials ------------------------------------------------------------
 def signed_in(root):
     return root.get_by_role("link", name="Log out")
 
