@@ -124,6 +124,7 @@ def show(item_id: int, as_json: bool = typer.Option(False, "--json")) -> None:
 def move(item_id: int, state: str,
          reason: Optional[str] = typer.Option(None, "--reason", help="Required to write off."),
          recovered: Optional[str] = typer.Option(None, "--recovered", help="Dollars recovered, when closing."),
+         owner: Optional[str] = typer.Option(None, "--owner", help="Who works it from now on."),
          actor: Optional[str] = typer.Option(None, "--actor")) -> None:
     """Move an item to STATE (assigned, correcting, appealing, submitted, awaiting_payer, paid,
     partially_paid, upheld, more_info_requested, closed_recovered, closed_written_off)."""
@@ -132,7 +133,7 @@ def move(item_id: int, state: str,
     day = _today(None)
     with database().transaction() as session:
         item = transition(session, item_id, state, actor=_actor(actor), now=_now(day), reason=reason,
-                          recovered_amount=_money(recovered, "--recovered"))
+                          recovered_amount=_money(recovered, "--recovered"), owner=owner)
         console.print(f"work item {item.id}: now {item.state}")
 
 

@@ -23,7 +23,7 @@ def summary(as_json: bool = typer.Option(False, "--json", help="Machine-readable
         return
     console.print(f"denied ${out.denied:,.2f} · recovered ${out.recovered:,.2f} · "
                   f"written off ${out.written_off:,.2f} · at risk ${out.at_risk:,.2f}")
-    console.print(f"{out.open_items} open items, {out.past_sla} past SLA")
+    console.print(f"{out.open_items} open items, {out.past_sla} past SLA, {out.follow_ups_due} payer follow-ups due")
     table = Table("team", "open", "past SLA", "at risk")
     for t in out.teams:
         table.add_row(t.team, str(t.open), str(t.past_sla), f"{t.at_risk:,.2f}")

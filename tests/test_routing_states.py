@@ -149,3 +149,15 @@ def test_outcome_before_submission_is_an_invalid_transition(db, item_id, config)
             record_touch(s, item_id, Touch(outcome="upheld"), actor="biller-1", now=NOW, config=config)
     with db.transaction() as s:
         assert s.scalars(select(PayerTouch)).all() == []
+
+
+def test_assigning_names_the_owner_and_follow_ups_come_due(db, item_id, config):
+    from core.routing import summary
+
+    with db.transaction() as s:
+        transition(s, item_id, "assigned", actor="lead", now=NOW, owner="appeals-2")
+        assert s.get(WorkItem, item_id).owner == "appeals-2"
+    _touch(db, item_id, config, submitted_on=date(2026, 11, 1), channel="portal")
+    with db.transaction() as s:
+        assert summary(s, now=NOW).follow_ups_due == 1  # due 2026-11-15, today is 2026-11-27
+        assert summary(s, now=datetime(2026, 11, 14, tzinfo=timezone.utc)).follow_ups_due == 0

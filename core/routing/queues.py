@@ -79,12 +79,15 @@ class Summary:
     at_risk: Decimal
     open_items: int
     past_sla: int
+    # Open items whose payer follow-up date has come (seed step 6: 14 days portal, 30 days mail).
+    follow_ups_due: int
     teams: tuple[TeamCount, ...]
 
     def as_json(self) -> dict:
         return {
             "denied": str(self.denied), "recovered": str(self.recovered), "written_off": str(self.written_off),
             "at_risk": str(self.at_risk), "open_items": self.open_items, "past_sla": self.past_sla,
+            "follow_ups_due": self.follow_ups_due,
             "teams": [{"team": t.team, "open": t.open, "past_sla": t.past_sla, "at_risk": str(t.at_risk)}
                       for t in self.teams],
         }
@@ -105,8 +108,11 @@ def summary(session: Session, *, now: datetime) -> Summary:
         select(WorkItem.team, func.count(), func.sum(case((past, 1), else_=0)),
                func.coalesce(func.sum(case((money, WorkItem.amount), else_=0)), 0))
         .where(WorkItem.is_open == true()).group_by(WorkItem.team).order_by(WorkItem.team)))
+    follow_ups = session.scalar(select(func.count()).select_from(WorkItem).where(
+        WorkItem.is_open == true(), WorkItem.follow_up_on <= now.date()))
     return Summary(denied=_money(denied), recovered=_money(got), written_off=_money(written), at_risk=_money(risk),
-                   open_items=sum(t.open for t in teams), past_sla=sum(t.past_sla for t in teams), teams=teams)
+                   open_items=sum(t.open for t in teams), past_sla=sum(t.past_sla for t in teams),
+                   follow_ups_due=follow_ups or 0, teams=teams)
 
 
 def _money(value) -> Decimal:

@@ -56,10 +56,14 @@ def get_item(session: Session, item_id: int, *, lock: bool = True) -> WorkItem:
 
 
 def transition(session: Session, item_id: int, to_state: str, *, actor: str, now: datetime,
-               reason: str | None = None, recovered_amount: Decimal | None = None) -> WorkItem:
-    """Move one item, or raise InvalidTransition and change nothing."""
+               reason: str | None = None, recovered_amount: Decimal | None = None,
+               owner: str | None = None) -> WorkItem:
+    """Move one item (optionally naming its owner), or raise InvalidTransition and change nothing."""
     item = get_item(session, item_id)
-    return move(session, item, to_state, actor=actor, now=now, reason=reason, recovered_amount=recovered_amount)
+    moved = move(session, item, to_state, actor=actor, now=now, reason=reason, recovered_amount=recovered_amount)
+    if owner:
+        moved.owner = owner[:80]
+    return moved
 
 
 def move(session: Session, item: WorkItem, to_state: str, *, actor: str, now: datetime,
