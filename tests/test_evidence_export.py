@@ -7,14 +7,14 @@ import uuid
 import zipfile
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 from typer.testing import CliRunner
 
 from core.config import get_settings
 from core.store.models import AuditEvent
 from evidence import open_blob_store, open_recorder
 from evidence.access import view_artifact
-from evidence.errors import BlobCorrupt, ExportFailed, NothingToExport
+from evidence.errors import BlobCorrupt, ChainBroken, ExportFailed, NothingToExport
 from evidence.export import Selection, export_bundle
 
 APPEAL, OTHER_APPEAL, CLAIM = 31, 32, 77
@@ -192,3 +192,13 @@ def test_cli_list_and_show(cli, evidence_store, tmp_path, db):
 def test_cli_purge_traces_reports_counts(cli, evidence_store):
     code, text = cli("evidence", "purge-traces")
     assert code == 0 and "purged 0 trace(s); 0 within retention" in text
+
+
+def test_broken_chain_refuses_export_and_writes_nothing(db, evidence_store, tmp_path):
+    store, _ = evidence_store
+    with db.transaction() as s:  # the head row carries no trigger; an edit there breaks the chain's end
+        s.execute(text("UPDATE evidence_chain_head SET entry_hash = :h"), {"h": "f" * 64})
+    with pytest.raises(ChainBroken, match="chain head"):
+        export_bundle(db, store, Selection(appeal_id=APPEAL), out=tmp_path / "x" / "a.zip")
+    assert not (tmp_path / "x").exists() or list((tmp_path / "x").iterdir()) == []
+    assert ("evidence.exported", "appeal", str(APPEAL), "failed") in _audit(db)
