@@ -203,3 +203,10 @@ def test_demo_account_secret_is_the_one_the_control_api_reports(pc):
     accounts = pc.control("GET", "accounts").json()
     assert accounts[0]["totp_secret"] == pc.account().totp_secret
     assert pyotp.TOTP(accounts[0]["totp_secret"]).now() == pc.code()
+
+
+def test_maintenance_banner_on_signed_in_pages(pc):
+    pc.login()
+    assert "maintenance-banner" not in home(pc).text
+    pc.control("POST", "hurdles", {"maintenance": "banner"})
+    assert 'role="alert" class="maintenance-banner"' in home(pc).text
