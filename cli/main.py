@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import accounts, db, doctor, edi, evidence, queue, sandbox
+from cli import accounts, db, doctor, edi, evidence, ingest, queue, sandbox
 
 app = typer.Typer(help="payerfleet: payer-portal automation fleet and denial store.", no_args_is_help=True)
 app.add_typer(db.app, name="db")
@@ -13,3 +13,4 @@ app.add_typer(evidence.app, name="evidence")
 app.add_typer(edi.app, name="edi")
 queue.register(app)
 app.command()(sandbox.sandbox)
+app.command("ingest")(ingest.ingest)

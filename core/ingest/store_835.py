@@ -1,0 +1,161 @@
+"""Write one 835 Remittance record into the store (inside the caller's transaction)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from core.edi.records import ClaimPayment as ClaimRecord, Remittance as RemittanceRecord, ServiceLine
+from core.store.models import (
+    Adjustment, Claim, ClaimPayment, LinePayment, ProviderAdjustment, RemarkCode, Remittance,
+)
+
+ZERO = Decimal(0)
+
+
+@dataclass
+class Outcome:
+    """What storing one transaction did."""
+
+    duplicate: bool = False
+    claims: int = 0
+    denied_lines: int = 0
+    rejections: int = 0
+    reversals_linked: int = 0
+
+
+def fit(value: str | None, size: int) -> str | None:
+    """Clip to the column size: X12 allows longer values than anyone sends, fuzzers do send them."""
+    return value[:size] if value else value
+
+
+def denied_lines(claim: ClaimRecord) -> int:
+    """Lines paid nothing on a positive charge; a denied claim without lines counts as one."""
+    if not claim.lines:
+        return 1 if claim.status == "4" else 0
+    return sum(1 for line in claim.lines if line.paid == ZERO and line.charge > ZERO)
+
+
+def _span(claim: ClaimRecord) -> tuple[date | None, date | None]:
+    if claim.service_from or claim.service_to:
+        return claim.service_from or claim.service_to, claim.service_to or claim.service_from
+    days = [d for line in claim.lines for d in (line.service_from, line.service_to) if d]
+    return (min(days), max(days)) if days else (None, None)
+
+
+def store_remittance(session: Session, r: RemittanceRecord, *, edi_file_id: int, payer_id: int,
+                     trace_number: str) -> Outcome:
+    """Insert the remittance and everything under it, or report it as a duplicate of a stored one."""
+    existing = session.scalar(select(Remittance.id).where(Remittance.payer_id == payer_id,
+                                                          Remittance.trace_number == trace_number))
+    if existing is not None:
+        return Outcome(duplicate=True)
+    payee_npi = r.payee.identifier if r.payee.id_qualifier == "XX" else None
+    remit_id = session.scalar(insert(Remittance).returning(Remittance.id), [dict(
+        edi_file_id=edi_file_id, payer_id=payer_id, trace_number=fit(trace_number, 80), version=fit(r.version, 20) or "",
+        payment_method=fit(r.payment.method, 10), payment_amount=r.payment.amount, payment_date=r.payment.date,
+        payee_name=fit(r.payee.name, 255), payee_npi=fit(payee_npi, 20), flags=list(r.flags))])
+    outcome = Outcome(claims=len(r.claims))
+    claim_ids = _claim_ids(session, payer_id, {c.patient_control_number for c in r.claims})
+    payment_rows = []
+    for seq, c in enumerate(r.claims, start=1):
+        start, end = _span(c)
+        rendering = c.rendering_provider.identifier if c.rendering_provider else None
+        payment_rows.append(dict(
+            remittance_id=remit_id, seq=seq, claim_id=claim_ids.get(c.patient_control_number),
+            patient_control_number=fit(c.patient_control_number, 80), status_code=fit(c.status, 4) or "",
+            charge=c.charge, paid=c.paid, patient_responsibility=c.patient_responsibility,
+            filing_indicator=fit(c.filing_indicator, 4) or None, payer_claim_number=fit(c.payer_claim_number, 80) or None,
+            service_from=start, service_to=end, rendering_npi=fit(rendering, 20), reverses_id=None, reversed=False,
+            flags=list(c.flags)))
+        outcome.denied_lines += denied_lines(c)
+    payment_ids = _insert_returning(session, ClaimPayment, payment_rows)
+    line_rows, line_owner = [], []
+    for payment_id, c in zip(payment_ids, r.claims):
+        for seq, line in enumerate(c.lines, start=1):
+            line_rows.append(_line_row(payment_id, seq, line))
+            line_owner.append((payment_id, line))
+    line_ids = _insert_returning(session, LinePayment, line_rows)
+    adjustments, remarks = [], []
+    for payment_id, c in zip(payment_ids, r.claims):
+        adjustments += [_adjustment(payment_id, None, a) for a in c.adjustments]
+        remarks += [dict(claim_payment_id=payment_id, line_payment_id=None, source=fit(m.source, 4), code=fit(m.code, 10))
+                    for m in c.remarks]
+    for line_id, (payment_id, line) in zip(line_ids, line_owner):
+        adjustments += [_adjustment(payment_id, line_id, a) for a in line.adjustments]
+        remarks += [dict(claim_payment_id=payment_id, line_payment_id=line_id, source=fit(m.source, 4), code=fit(m.code, 10))
+                    for m in line.remarks]
+    if adjustments:
+        session.execute(insert(Adjustment), adjustments)
+    if remarks:
+        session.execute(insert(RemarkCode), remarks)
+    if r.provider_adjustments:
+        session.execute(insert(ProviderAdjustment), [dict(
+            remittance_id=remit_id, reason=fit(a.reason, 4) or "", reference=fit(a.reference, 80) or None, amount=a.amount)
+            for a in r.provider_adjustments])
+    for payment_id, c in zip(payment_ids, r.claims):
+        if c.is_reversal and _link_reversal(session, payment_id, c, payer_id, remit_id):
+            outcome.reversals_linked += 1
+    return outcome
+
+
+def _insert_returning(session: Session, model, rows: list[dict]) -> list[int]:
+    if not rows:
+        return []
+    stmt = insert(model).returning(model.id, sort_by_parameter_order=True)
+    return list(session.scalars(stmt, rows))
+
+
+def _line_row(payment_id: int, seq: int, line: ServiceLine) -> dict:
+    p = line.procedure
+    return dict(
+        claim_payment_id=payment_id, seq=seq, procedure_qualifier=fit(p.qualifier, 4) or "HC",
+        procedure_code=fit(p.code, 20) or "", modifiers=fit(",".join(p.modifiers), 20) or "", charge=line.charge,
+        paid=line.paid, units=line.units, service_from=line.service_from or line.service_to,
+        service_to=line.service_to or line.service_from, line_control_number=fit(line.line_control_number, 80) or None,
+        flags=list(line.flags))
+
+
+def _adjustment(payment_id: int, line_id: int | None, a) -> dict:
+    return dict(claim_payment_id=payment_id, line_payment_id=line_id, group_code=fit(a.group, 2) or "",
+                reason_code=fit(a.reason, 5) or "", amount=a.amount, quantity=a.quantity)
+
+
+def _claim_ids(session: Session, payer_id: int, numbers: set[str]) -> dict[str, int]:
+    """Submitted claims (837) these payments answer: same payer, same CLM01/CLP01."""
+    found: dict[str, int] = {}
+    wanted = sorted(n for n in numbers if n)
+    for i in range(0, len(wanted), 500):
+        chunk = wanted[i:i + 500]
+        for claim_id, number in session.execute(select(Claim.id, Claim.patient_control_number).where(
+                Claim.payer_id == payer_id, Claim.patient_control_number.in_(chunk))):
+            found[number] = claim_id
+    return found
+
+
+def _link_reversal(session: Session, payment_id: int, c: ClaimRecord, payer_id: int, remit_id: int) -> bool:
+    """Point a CLP02=22 reversal at the stored payment it reverses (by CLP07, else CLP01)."""
+    base = (select(ClaimPayment.id, ClaimPayment.charge)
+            .join(Remittance, Remittance.id == ClaimPayment.remittance_id)
+            .where(Remittance.payer_id == payer_id, Remittance.id != remit_id, ClaimPayment.status_code != "22",
+                   ClaimPayment.reversed.is_(False))
+            .order_by(ClaimPayment.id.desc()).limit(20))
+    candidates = []
+    if c.payer_claim_number:
+        candidates = list(session.execute(base.where(ClaimPayment.payer_claim_number == fit(c.payer_claim_number, 80))))
+    if not candidates:
+        candidates = list(session.execute(base.where(
+            ClaimPayment.patient_control_number == fit(c.patient_control_number, 80))))
+    if not candidates:
+        payment = session.get(ClaimPayment, payment_id)
+        payment.flags = [*payment.flags, "reversal_original_not_found"]
+        return False
+    # Prefer the payment whose charge the reversal negates; else the most recent one.
+    original = next((row for row in candidates if row.charge == -c.charge), candidates[0])
+    session.get(ClaimPayment, original.id).reversed = True
+    session.get(ClaimPayment, payment_id).reverses_id = original.id
+    session.flush()
+    return True
