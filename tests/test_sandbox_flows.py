@@ -360,3 +360,32 @@ def test_profile_lists_expiring_documents(caqh):
     provider = next(p for p in ds.caqh if any(d.expires_on < ds.as_of for d in p.documents))
     page = caqh.get(f"/PM/Provider.aspx?id={provider.caqh_id}").text
     assert 'class="Expired">Expired' in page
+
+
+def test_uhc_upload_documents_for_a_claim_pending_information(uhc):
+    p3 = next(c for c in claims_of(uhc, "pending", {"UHC"}) if uhc.state.dataset.outcomes[c.id].status_category == "P3")
+    assert p3.id in uhc.get("/portal/dashboard").text  # TrackIt lists it
+    key, page = uhc_open(uhc, p3.id)
+    assert live_actions(page) == {"Upload Documents"}
+    form = uhc.get(f"/portal/claims/documents?key={key}")
+    empty = uhc.post(f"/portal/claims/documents?key={key}", data={"__RequestVerificationToken": csrf_of(form.text)})
+    assert empty.status_code == 422
+    done = uhc.post(f"/portal/claims/documents?key={key}", data={"__RequestVerificationToken": csrf_of(form.text)},
+                    files=[("attachments", ("chart.pdf", PDF, "application/pdf"))])
+    reference = re.search(r'id="uploadReference">(\w+)<', done.text).group(1)
+    assert uhc.control("GET", "submissions?kind=uhc.documents").json()[0]["id"] == reference
+    _, page = uhc_open(uhc, p3.id)
+    assert live_actions(page) == set() and p3.id not in uhc.get("/portal/dashboard").text
+
+
+def test_requests_after_the_appeal_window_are_upheld(av):
+    av.control("POST", "hurdles", {"idle_timeout_minutes": None})
+    ds = av.state.dataset
+    late = next(c for c in claims_of(av, "denied", {"MEDICARE"}, appealable=True)
+                if (ds.as_of - ds.outcomes[c.id].finalized_on).days > 120)
+    done = dispute(av, open_claim(av, late.id, late.payer), [("attachments", ("r.pdf", PDF, "application/pdf"))])
+    assert done.status_code == 200
+    decided = av.control("POST", "clock/advance", {"days": 15}).json()["decided"]
+    assert [(d["claim_id"], d["decision"]) for d in decided] == [(late.id, "upheld")]
+    letter = av.get(f"/static/web/post/appeals/letter/{decided[0]['id']}").content
+    assert b"120-day appeal filing limit" in letter

@@ -209,4 +209,4 @@ def test_maintenance_banner_on_signed_in_pages(pc):
     pc.login()
     assert "maintenance-banner" not in home(pc).text
     pc.control("POST", "hurdles", {"maintenance": "banner"})
-    assert 'role="alert" class="maintenance-banner"' in home(pc).text
+    assert 'aria-label="Maintenance notice" class="maintenance-banner"' in home(pc).text
