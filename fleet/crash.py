@@ -34,9 +34,9 @@ def parse(value: str) -> tuple[CrashPoint, ...]:
     for item in (p.strip() for p in value.split(",")):
         if not item:
             continue
-        head, _, nth = item.partition("@")
+        head, at, nth = item.partition("@")
         automation, sep, checkpoint = head.partition(":")
-        if not sep or not automation or not checkpoint or (nth and not nth.isdigit()) or nth == "0":
+        if not sep or not automation or not checkpoint or (at and (not nth.isdigit() or int(nth) < 1)):
             raise InvalidCrashPoint(f"bad crash point {item!r}; expected automation:checkpoint[@n]")
         points.append(CrashPoint(automation, checkpoint, int(nth) if nth else 1))
     return tuple(points)

@@ -24,15 +24,20 @@ class SlidingWindowLimiter:
 
     async def acquire(self) -> None:
         async with self._lock:
+            floor = float("-inf")
             while True:
-                now = self._clock()
+                now = max(self._clock(), floor)
                 while self._stamps and now - self._stamps[0] >= WINDOW_S:
                     self._stamps.popleft()
                 if len(self._stamps) < self.per_minute:
                     self._stamps.append(now)
                     return
-                # Wait exactly until the oldest request leaves the window.
-                await self._sleep(self._stamps[0] + WINDOW_S - now)
+                # Wait until the oldest request leaves the window; then it has left, whatever
+                # float rounding says, so it is dropped and the stamp can be no earlier.
+                oldest = self._stamps[0]
+                await self._sleep(oldest + WINDOW_S - now)
+                self._stamps.popleft()
+                floor = oldest + WINDOW_S
 
 
 class PortalRateLimits:

@@ -15,10 +15,9 @@ import structlog
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from automations import registry
-from automations.errors import UnknownAutomation
 from core.store.db import Database
 from core.store.models import AutomationRun, PortalAccount, utcnow
+from fleet import catalog
 from fleet.errors import AccountNotAuthorised, UnknownAccount
 
 log = structlog.get_logger()
@@ -77,8 +76,7 @@ def submit_run(db: Database, automation: str, account_alias: str, params: dict[s
     The database's unique constraint decides duplicates, so two schedulers racing on two
     machines still produce one run.
     """
-    if automation not in registry.names():
-        raise UnknownAutomation(f"no automation named {automation!r}; known: {', '.join(registry.names())}")
+    catalog.check(automation)
     with db.transaction() as s:
         account = s.scalar(select(PortalAccount).where(PortalAccount.alias == account_alias,
                                                        PortalAccount.enabled.is_(True)))

@@ -10,14 +10,13 @@ from typing import Any
 import structlog
 from sqlalchemy import select
 
-from automations import registry
 from automations.base import Account, RunContext
 from core.config import Settings
 from core.crypto import KeyRing
 from core.errors import DatabaseUnavailable
 from core.store.db import Database
 from core.store.models import PortalAccount
-from fleet import runs
+from fleet import catalog, runs
 from fleet.browser_pool import BrowserPool
 from fleet.config import FleetConfig
 from fleet.crash import CrashInjector
@@ -52,7 +51,7 @@ class FleetRuntime:
     crash: CrashInjector = field(default_factory=CrashInjector.from_env)
     evidence_factory: EvidenceFactory = default_evidence
     today: Callable[[], date] = date.today
-    resolve: Callable[[str], Any] = registry.get
+    resolve: Callable[[str], Any] = catalog.resolve
 
 
 def load_account(db: Database, account_id: int | None) -> Account:

@@ -1,0 +1,91 @@
+"""The reconciler's decisions and the in-doubt sweep (the portal-facing part runs in the crash tests)."""
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+
+from sqlalchemy import select, update
+
+from core.store.models import AuditEvent, AutomationRun, SubmissionIntent, utcnow
+from fleet import reconciler, runs
+from fleet.reconciler import Decision, decide
+from fleet_support import add_account
+from portals.capabilities import SubmittedAppealRow, appeal_fingerprint
+
+FP = appeal_fingerprint("C100", "Additional Information")
+
+
+def row(claim="C100", reason="Additional Information", number="T1", on=date(2026, 11, 20)):
+    return SubmittedAppealRow(number, claim, reason, on, "Received")
+
+
+def test_one_matching_row_means_submitted_with_its_number():
+    assert decide(FP, date(2026, 11, 20), [row(claim="C999"), row(number="T7")]) == (
+        "SUBMITTED", "T7", "one_match")
+
+
+def test_no_matching_row_means_safe_to_retry():
+    assert decide(FP, date(2026, 11, 20), [row(claim="C999"), row(reason="Other")])[0] == "SAFE_TO_RETRY"
+    # A submission for the same claim long before this intent existed is a different act.
+    assert decide(FP, date(2026, 11, 20), [row(on=date(2026, 10, 1))])[0] == "SAFE_TO_RETRY"
+
+
+def test_several_matching_rows_go_to_a_person():
+    assert decide(FP, date(2026, 11, 20), [row(number="T1"), row(number="T2")]) == (
+        "HUMAN_REVIEW", None, "several_matches")
+
+
+def _intent(db, account_id: int, key: str, state: str, run_state: str | None, started_ago: timedelta) -> int:
+    with db.transaction() as s:
+        run_id = None
+        if run_state is not None:
+            run_id = str(uuid.uuid4())
+            s.add(AutomationRun(id=run_id, automation="reconsideration_submit", account_id=account_id,
+                                params={"claim_number": "C100"}, state=run_state, backend="local",
+                                started_at=utcnow() - started_ago))
+        intent = SubmissionIntent(idempotency_key=key, account_id=account_id, state=state, fingerprint=FP,
+                                  run_id=run_id)
+        s.add(intent)
+        s.flush()
+        return intent.id
+
+
+def test_sweep_marks_submitting_in_doubt_only_when_its_run_is_dead(db):
+    acc = add_account(db, "uhc-1", "uhc")
+    live = _intent(db, acc, "k-live-1", "SUBMITTING", runs.RUNNING, timedelta(seconds=5))
+    stale = _intent(db, acc, "k-stale-2", "SUBMITTING", runs.RUNNING, timedelta(hours=3))
+    requeued = _intent(db, acc, "k-requeued-3", "SUBMITTING", runs.QUEUED, timedelta(seconds=5))
+    orphan = _intent(db, acc, "k-orphan-4", "SUBMITTING", None, timedelta(0))
+    done = _intent(db, acc, "k-done-5", "SUBMITTED", runs.SUCCEEDED, timedelta(seconds=5))
+    moved = reconciler.sweep_in_doubt(db, stale_after=timedelta(hours=1))
+    assert sorted(moved) == sorted([stale, requeued, orphan])
+    with db.transaction() as s:
+        states = dict(s.execute(select(SubmissionIntent.id, SubmissionIntent.state)).all())
+    assert states[live] == "SUBMITTING" and states[done] == "SUBMITTED"
+    assert reconciler.accounts_in_doubt(db) == ["uhc-1"]
+
+
+def test_apply_is_compare_and_set_and_audited(db):
+    acc = add_account(db, "uhc-1", "uhc")
+    intent = _intent(db, acc, "k-1", "IN_DOUBT", runs.FAILED, timedelta(seconds=5))
+    decision = Decision(intent, "SUBMITTED", "T42", "one_match")
+    assert reconciler.apply(db, decision, run_id="r", today=date(2026, 11, 20)) is True
+    assert reconciler.apply(db, Decision(intent, "SAFE_TO_RETRY", None, "no_match"), run_id="r",
+                            today=date(2026, 11, 20)) is False
+    with db.transaction() as s:
+        got = s.get(SubmissionIntent, intent)
+        assert (got.state, got.confirmation_number) == ("SUBMITTED", "T42")
+        assert s.scalar(select(AuditEvent.action).where(AuditEvent.record_id == str(intent))) == "appeal.submitted"
+
+
+def test_safe_to_retry_is_resubmitted_once_with_the_original_params(db):
+    acc = add_account(db, "uhc-1", "uhc")
+    intent = _intent(db, acc, "k-1", "SAFE_TO_RETRY", runs.FAILED, timedelta(seconds=5))
+    first = reconciler.resubmit_safe(db)
+    again = reconciler.resubmit_safe(db)
+    assert len(first) == 1 and first == again
+    run = runs.get_run(db, first[0])
+    assert (run.automation, run.params, run.priority) == ("reconsideration_submit", {"claim_number": "C100"},
+                                                          runs.Priority.ON_DEMAND)
+    with db.transaction() as s:
+        s.execute(update(SubmissionIntent).where(SubmissionIntent.id == intent).values(state="SUBMITTED"))
