@@ -14,9 +14,9 @@ from sqlalchemy.exc import IntegrityError
 from automations.base import RunContext
 from automations.errors import InvalidParams
 from automations.portal_session import checkpoint, open_session
-from core.store.models import Claim, ClaimStatusEvent
+from core.store.models import Claim, ClaimStatusEvent, Payer
 from portals.capabilities import ClaimQuery, ClaimStatusLookup, ClaimStatusRow
-from portals.errors import ClaimNotFound
+from portals.errors import CapabilityNotSupported, ClaimNotFound
 
 log = structlog.get_logger()
 
@@ -38,6 +38,8 @@ class ClaimStatusParams(BaseModel):
     service_from: date | None = None
     service_to: date | None = None
     lookback_days: int = 30
+    # Payer codes this account serves; limits the per-claim fallback to those payers' claims.
+    payers: tuple[str, ...] = ()
 
     @model_validator(mode="after")
     def _one_mode(self) -> "ClaimStatusParams":
@@ -84,6 +86,18 @@ def record_rows(ctx: RunContext, rows: list[ClaimStatusRow]) -> tuple[int, int]:
     return recorded, unchanged
 
 
+def stored_claims(ctx: RunContext, since: date, to: date, payers: tuple[str, ...] = ()) -> list[ClaimQuery]:
+    """Claims in the store with a first service date in [since, to] (of `payers`, if given), as queries."""
+    query = (select(Claim.patient_control_number, Payer.code, Claim.dos_from)
+             .join(Payer, Payer.id == Claim.payer_id)
+             .where(Claim.dos_from >= since, Claim.dos_from <= to).order_by(Claim.dos_from, Claim.id))
+    if payers:
+        query = query.where(Payer.code.in_(payers))
+    with ctx.db.transaction() as s:
+        found = s.execute(query).all()
+    return [ClaimQuery(claim_number=number, payer=payer) for number, payer, _ in found]
+
+
 def _claim_id(s, row: ClaimStatusRow) -> int | None:
     """Link to our claim by patient control number only when that is unambiguous."""
     if not row.patient_control_number:
@@ -117,7 +131,15 @@ class ClaimStatusPull:
             else:
                 to = p.service_to or ctx.today
                 since = p.service_from or to - timedelta(days=p.lookback_days)
-                rows = await session.read(lambda: lookup.search(since, to))
+                try:
+                    rows = await session.read(lambda: lookup.search(since, to))
+                except CapabilityNotSupported:
+                    # No date-range search on this portal: look up the claims we billed in the range.
+                    for query in stored_claims(ctx, since, to, p.payers):
+                        try:
+                            rows.append(await session.read(lambda q=query: lookup.lookup(q)))
+                        except ClaimNotFound:
+                            not_found += 1
             await checkpoint(ctx, "results_read", session)
         try:
             recorded, unchanged = record_rows(ctx, rows)

@@ -12,8 +12,12 @@ from core.vault import Vault
 from portals import registry as portal_registry
 from portals.errors import PortalError
 from portals.session import PortalSession, StateStore
+from portals.totp import DEFAULT_GUARD, TotpGuard
 
 log = structlog.get_logger()
+
+# The process's TOTP guard: one login per TOTP step per account across every run in this worker.
+GUARD: TotpGuard = DEFAULT_GUARD
 
 
 def state_store(vault: Vault, account_id: int) -> StateStore:
@@ -34,7 +38,7 @@ async def open_session(ctx: RunContext, *, block_images: bool = True, **options:
     session = PortalSession(ctx.browser, portal, base_url=ctx.account.base_url,
                             credentials=vault.get_credentials(ctx.account.id),
                             state=state_store(vault, ctx.account.id), account_key=str(ctx.account.id),
-                            block_images=block_images, **options)
+                            totp=GUARD, block_images=block_images, **options)
     try:
         async with session:
             try:
