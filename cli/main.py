@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import typer
 
-from cli import accounts, db, doctor, edi, evidence, ingest, queue, sandbox
+from cli import portals as portals_cli
+from cli import accounts, db, doctor, edi, evidence, fleet, ingest, queue, sandbox
 
 app = typer.Typer(help="payerfleet: payer-portal automation fleet and denial store.", no_args_is_help=True)
 app.add_typer(db.app, name="db")
@@ -14,3 +15,5 @@ app.add_typer(edi.app, name="edi")
 queue.register(app)
 app.command()(sandbox.sandbox)
 app.command("ingest")(ingest.ingest)
+fleet.register(app)
+app.add_typer(portals_cli.app, name="portals")

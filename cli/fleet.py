@@ -1,0 +1,274 @@
+"""`payerfleet worker | scheduler | pull | appeal submit | reconcile`: the fleet from the command line."""
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any, Optional
+
+import typer
+from rich.table import Table
+from sqlalchemy import select
+
+from cli.context import console, database, fail, keys, reports_errors, settings
+from core.config import Settings
+from core.store.db import Database
+from core.store.models import Appeal, Payer, PortalAccount, SubmissionIntent, WorkItem
+from fleet import reconciler, runs
+from fleet.backends import open_fleet
+from fleet.config import FleetConfig, load_fleet_config
+
+appeal_app = typer.Typer(help="On-demand appeal submission runs.", no_args_is_help=True)
+DAILY = {"availity": ("claim_status_pull", "era_pull"), "uhc": ("claim_status_pull", "era_pull"),
+         "caqh": ("caqh_status",)}
+
+
+def register(app: typer.Typer) -> None:
+    """Add the fleet commands to the root app (the one line in cli/main.py calls this)."""
+    from cli.demo import demo
+
+    app.command()(worker)
+    app.command("scheduler")(scheduler_cmd)
+    app.command()(pull)
+    app.command()(reconcile)
+    app.add_typer(appeal_app, name="appeal")
+    app.command()(demo)
+
+
+def _config(backend: Optional[str], concurrency: Optional[int]) -> FleetConfig:
+    return load_fleet_config(backend=backend, max_contexts=concurrency)
+
+
+async def drive(db: Database, current: Settings, config: FleetConfig, work: Callable[[Any], Any] | None = None,
+                **fleet_kwargs: Any) -> Any:
+    """Open the fleet, let `work(backend)` submit, then run this process as a worker until idle."""
+    async with open_fleet(db, current, keys(current, create=True), config, **fleet_kwargs) as backend:
+        out = await work(backend) if work is not None else None
+        await backend.run_until_idle()
+        return out
+
+
+def _print_runs(ids: list[str], db: Database, as_json: bool) -> None:
+    infos = [runs.get_run(db, i) for i in ids]
+    if as_json:
+        console.print_json(json.dumps([{"run_id": r.id, "automation": r.automation, "state": r.state,
+                                        "error_type": r.error_type, "result": r.result} for r in infos if r]))
+        return
+    table = Table("run", "automation", "account", "state", "outcome")
+    aliases = _aliases(db)
+    for r in infos:
+        if r is None:
+            continue
+        outcome = r.error_type or ", ".join(f"{k}={v}" for k, v in r.result.items() if not isinstance(v, (list, dict)))
+        table.add_row(r.id[:8], r.automation, aliases.get(r.account_id, "?"), r.state, outcome[:80])
+    console.print(table)
+
+
+def _aliases(db: Database) -> dict[int, str]:
+    with db.transaction() as s:
+        return dict(s.execute(select(PortalAccount.id, PortalAccount.alias)).all())
+
+
+@reports_errors
+def worker(
+    backend: Optional[str] = typer.Option(None, help="local or procrastinate (default: [fleet] backend)."),
+    concurrency: Optional[int] = typer.Option(None, min=1, help="Concurrent browser contexts in this process."),
+    until_idle: bool = typer.Option(False, "--until-idle", help="Exit when no run is left instead of waiting."),
+) -> None:
+    """Run portal automations from the queue (Ctrl-C stops after the running runs finish)."""
+    current = settings()
+    config = _config(backend, concurrency)
+    db = database(current)
+    db.ping()
+    console.print(f"payerfleet worker: backend {config.backend}, {config.max_contexts} concurrent contexts")
+
+    async def main() -> None:
+        async with open_fleet(db, current, keys(current, create=True), config) as chosen:
+            if until_idle:
+                await chosen.run_until_idle()
+                return
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(signum, stop.set)
+            await chosen.run_forever(stop)
+
+    asyncio.run(main())
+
+
+@reports_errors
+def scheduler_cmd(
+    backend: Optional[str] = typer.Option(None, help="Backend the enqueued runs go to (default: [fleet] backend)."),
+    list_only: bool = typer.Option(False, "--list", help="Print the planned jobs and their next fire times, then exit."),
+) -> None:
+    """Run the schedules configured in payerfleet.toml; it only enqueues, workers run the runs."""
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    import scheduler as sched
+
+    current = settings()
+    config = sched.load_schedule_config()
+    fleet_cfg = _config(backend, None)
+    enqueuer = sched.Enqueuer(database(current), config, backend=fleet_cfg.backend)
+    planned = sched.planned_jobs(enqueuer.db, config)
+    now = datetime.now(config.tz)
+    table = Table("job", "next fire (local)")
+    for job_id, _, _, trigger in planned:
+        nxt = trigger.get_next_fire_time(None, now)
+        table.add_row(job_id, nxt.strftime("%a %Y-%m-%d %H:%M %Z") if nxt else "-")
+    console.print(table)
+    if list_only:
+        return
+    blocking = BlockingScheduler(timezone=config.tz)
+    sched.install(blocking, enqueuer)
+    console.print("scheduler running (Ctrl-C stops)")
+    try:
+        blocking.start()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+
+
+@reports_errors
+def pull(
+    portal: Optional[str] = typer.Option(None, help="Only accounts of this portal."),
+    account: Optional[str] = typer.Option(None, help="Only this account alias."),
+    backend: Optional[str] = typer.Option(None, help="local or procrastinate."),
+    wait: bool = typer.Option(True, help="Work the runs in this process and print their outcomes."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Pull now (on demand): claim statuses and ERAs, or the CAQH roster, per matching account."""
+    current = settings()
+    db = database(current)
+    config = _config(backend, None)
+    with db.transaction() as s:
+        q = select(PortalAccount.alias, PortalAccount.portal).where(PortalAccount.enabled.is_(True))
+        if portal:
+            q = q.where(PortalAccount.portal == portal)
+        if account:
+            q = q.where(PortalAccount.alias == account)
+        targets = list(s.execute(q.order_by(PortalAccount.alias)))
+    if not targets:
+        raise fail("no enabled account matches; see `payerfleet accounts list`")
+
+    async def submit_all(chosen: Any) -> list[str]:
+        from fleet.backends import submit
+
+        return [await submit(chosen, automation, alias, {}, runs.Priority.ON_DEMAND)
+                for alias, portal_name in targets for automation in DAILY.get(portal_name, ())]
+
+    if wait:
+        ids = asyncio.run(drive(db, current, config, submit_all))
+        _print_runs(ids, db, as_json)
+    else:
+        ids = [runs.submit_run(db, a, alias, {}, runs.Priority.ON_DEMAND, backend=config.backend)
+               for alias, p in targets for a in DAILY.get(p, ())]
+        console.print(f"queued {len(ids)} runs for the workers")
+
+
+def appeal_params(db: Database, appeal_id: int) -> tuple[dict, str]:
+    """reconsideration_submit parameters from an Appeal row, and the portal its payer uses."""
+    from core.errors import NotFound
+
+    with db.transaction() as s:
+        appeal = s.get(Appeal, appeal_id)
+        if appeal is None:
+            raise NotFound(f"no appeal {appeal_id}")
+        item = s.get(WorkItem, appeal.work_item_id)
+        payer = s.get(Payer, item.payer_id) if item and item.payer_id else None
+        details = dict(appeal.details or {})
+        claim_number = details.get("claim_number")
+        if not claim_number:
+            raise NotFound(f"appeal {appeal_id} has no claim_number in its details")
+        params = {"claim_number": claim_number, "reason": appeal.reason_category or "Other",
+                  "note": details.get("note", "Please reconsider; documentation attached."),
+                  "attachments": details.get("attachments", []), "payer": details.get("payer", payer.code if payer else ""),
+                  "appeal_id": appeal.id, "level": appeal.level}
+        return params, ("uhc" if payer is not None and payer.code == "UHC" else "availity")
+
+
+@appeal_app.command("submit")
+@reports_errors
+def appeal_submit(
+    appeal_id: int = typer.Argument(..., help="Appeal id (see `payerfleet item show`)."),
+    account: Optional[str] = typer.Option(None, help="Portal account alias (default: the payer's portal account)."),
+    backend: Optional[str] = typer.Option(None, help="local or procrastinate."),
+    wait: bool = typer.Option(True, help="Work the run in this process and print the confirmation."),
+) -> None:
+    """Submit an appeal through the payer's portal, exactly once (a second call shows the first result)."""
+    current = settings()
+    db = database(current)
+    config = _config(backend, None)
+    params, portal = appeal_params(db, appeal_id)
+    if account is None:
+        with db.transaction() as s:
+            account = s.scalar(select(PortalAccount.alias).where(
+                PortalAccount.portal == portal, PortalAccount.enabled.is_(True)).order_by(PortalAccount.alias))
+        if account is None:
+            raise fail(f"no enabled {portal} account; add one with `payerfleet accounts add`")
+    key = f"appeal_submit:{appeal_id}:level:{params['level']}"
+    if not wait:
+        run_id = runs.submit_run(db, "reconsideration_submit", account, params, runs.Priority.ON_DEMAND, key,
+                                 backend=config.backend)
+        console.print(f"queued run {run_id}")
+        return
+
+    async def one(chosen: Any) -> list[str]:
+        from fleet.backends import submit
+
+        return [await submit(chosen, "reconsideration_submit", account, params, runs.Priority.ON_DEMAND, key)]
+
+    _print_runs(asyncio.run(drive(db, current, config, one)), db, False)
+
+
+async def reconcile_all(backend: Any) -> dict:
+    """Sweep, reconcile every account with in-doubt intents, re-submit the safe ones; run all here."""
+    db = backend.runtime.db
+    swept = reconciler.sweep_in_doubt(db, stale_after=_stale_after(backend.runtime.config))
+    hour = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H%M%S")
+    for alias in reconciler.accounts_in_doubt(db):
+        run_id = runs.submit_run(db, reconciler.RECONCILE_SUBMISSIONS.name, alias, {}, runs.Priority.ON_DEMAND,
+                                 f"reconcile:{alias}:{hour}", backend=backend.name)
+        await backend.dispatch(run_id)
+    await backend.run_until_idle()
+    resubmitted = reconciler.resubmit_safe(db, backend=backend.name)
+    for run_id in resubmitted:
+        await backend.dispatch(run_id)
+    await backend.run_until_idle()
+    with db.transaction() as s:
+        states = [st for st in s.scalars(select(SubmissionIntent.state))]
+    return {"swept_in_doubt": len(swept), "resubmitted": len(resubmitted),
+            "intents": {st: states.count(st) for st in sorted(set(states))}}
+
+
+def _stale_after(config: FleetConfig):
+    from datetime import timedelta
+
+    return timedelta(seconds=config.run_timeout_s + 60)
+
+
+@reports_errors
+def reconcile(
+    backend: Optional[str] = typer.Option(None, help="local or procrastinate."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Resolve submissions left in doubt by a crash, from each portal's own list of submissions."""
+    current = settings()
+    db = database(current)
+    config = _config(backend, None)
+
+    async def main() -> dict:
+        async with open_fleet(db, current, keys(current, create=True), config) as chosen:
+            if chosen.name == "procrastinate":
+                await chosen.recover()
+            else:
+                chosen.recover()
+            return await reconcile_all(chosen)
+
+    report = asyncio.run(main())
+    if as_json:
+        console.print_json(json.dumps(report))
+    else:
+        console.print(f"swept {report['swept_in_doubt']} to IN_DOUBT, re-submitted {report['resubmitted']}; "
+                      f"intents now: {report['intents'] or 'none'}")
