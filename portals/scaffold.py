@@ -17,7 +17,7 @@ def create(name: str, title: str, dest: Path) -> list[Path]:
     target = dest / name
     if target.exists():
         raise ScaffoldExists(f"{target} already exists")
-    values = {"name": name, "title": title, "Class": "".join(p.title() for p in name.split("_"))}
+    values = {"name": name, "title": title, "ENV": name.upper()}
     rendered: list[tuple[Path, str]] = []
     for source in sorted(TEMPLATE_DIR.rglob(f"*{SUFFIX}")):
         relative = source.relative_to(TEMPLATE_DIR).with_suffix("")  # drop .tmpl

@@ -20,24 +20,19 @@ async def _continue_notice(page) -> None:
     await sel.notice_continue(page).click()
 
 
-async def _claim_status_form(session):
-    f = await open_app(session, sel.CLAIM_STATUS_APP)
-    return await session.expect(f.locator("body").filter(has=sel.cs_heading(f)), "claim status form")
-
-
-async def _files(session):
-    f = await open_app(session, sel.FILES_APP + "?type=835")
-    return await session.expect(f.locator("body").filter(has=sel.files_heading(f)), "835 files")
-
-
-async def _appeals(session):
-    f = await open_app(session, sel.APPEALS_APP)
-    return await session.expect(f.locator("body").filter(has=sel.appeals_heading(f)), "appeals dashboard")
+def _app_landmark(name: str, app_path: str) -> Landmark:
+    """An app page in the shell's iframe, snapshotted whole once its main heading shows."""
+    async def open_(session):
+        f = await open_app(session, app_path)
+        await session.expect(f.get_by_role("heading", level=1), name)
+        return f.locator("body")
+    return Landmark(name, open_)
 
 
 async def _shell(session):
     await session.goto(sel.SHELL)
-    return await session.expect(session.page.locator("body").filter(has=sel.signed_in(session.page)), "shell")
+    await session.expect(sel.signed_in(session.page), "shell")
+    return session.page.locator("body")
 
 
 PORTAL = PortalDefinition(
@@ -53,8 +48,9 @@ PORTAL = PortalDefinition(
         Interstitial("maintenance notice", sel.notice_continue, _continue_notice),
     ),
     app_frames=(sel.APP_FRAME,),
-    landmarks=(Landmark("shell", _shell), Landmark("claim_status_form", _claim_status_form),
-               Landmark("era_files", _files), Landmark("appeals_dashboard", _appeals)),
+    landmarks=(Landmark("shell", _shell), _app_landmark("claim_status_form", sel.CLAIM_STATUS_APP),
+               _app_landmark("era_files", sel.FILES_APP + "?type=835"),
+               _app_landmark("appeals_dashboard", sel.APPEALS_APP)),
     baseline_dir=Path(__file__).parent / "landmarks",
     default_base_url="https://essentials.availity.com",
 )

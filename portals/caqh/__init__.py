@@ -20,8 +20,8 @@ async def _continue(page) -> None:
 
 async def _roster(session):
     await session.goto(sel.ROSTER)
-    page = session.page
-    return await session.expect(page.locator("body").filter(has=sel.roster_heading(page)), "roster")
+    await session.expect(session.page.get_by_role("heading", level=1), "roster")
+    return session.page.locator("body")
 
 
 PORTAL = PortalDefinition(

@@ -19,11 +19,12 @@ async def _continue(page) -> None:
     await sel.notice_continue(page).click()
 
 
-def _landmark(path: str, heading, name: str):
+def _landmark(path: str, name: str) -> Landmark:
+    """A portal page snapshotted whole once its main heading shows (whatever the heading says)."""
     async def open_(session):
         await session.goto(path)
-        page = session.page
-        return await session.expect(page.locator("body").filter(has=heading(page)), name)
+        await session.expect(session.page.get_by_role("heading", level=1), name)
+        return session.page.locator("body")
     return Landmark(name, open_)
 
 
@@ -37,10 +38,10 @@ PORTAL = PortalDefinition(
     interstitials=(Interstitial("terms", sel.terms_agree, _accept_terms),
                    Interstitial("maintenance notice", sel.notice_continue, _continue)),
     landmarks=(
-        _landmark(sel.CLAIMS, sel.claims_heading, "claims_search"),
-        _landmark(sel.REQUESTS, sel.requests_heading, "submitted_requests"),
-        _landmark(sel.DOCUMENTS, sel.documents_heading, "document_library"),
-        _landmark(sel.PAYMENTS, sel.payments_heading, "payments"),
+        _landmark(sel.CLAIMS, "claims_search"),
+        _landmark(sel.REQUESTS, "submitted_requests"),
+        _landmark(sel.DOCUMENTS, "document_library"),
+        _landmark(sel.PAYMENTS, "payments"),
     ),
     baseline_dir=Path(__file__).parent / "landmarks",
     default_base_url="https://www.uhcprovider.com",
