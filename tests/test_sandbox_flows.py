@@ -400,3 +400,24 @@ def test_requests_after_the_appeal_window_are_upheld(av):
     assert [(d["claim_id"], d["decision"]) for d in decided] == [(late.id, "upheld")]
     letter = av.get(f"/static/web/post/appeals/letter/{decided[0]['id']}").content
     assert b"120-day appeal filing limit" in letter
+
+
+def test_caqh_document_upload_replaces_an_expired_document(caqh):
+    ds = caqh.state.dataset
+    provider = next(p for p in ds.caqh if any(d.expires_on < ds.as_of for d in p.documents))
+    expired = next(d for d in provider.documents if d.expires_on < ds.as_of)
+    assert expired.kind in roster_row(caqh, provider.caqh_id)
+    url = f"/PM/UploadDocument.aspx?id={provider.caqh_id}"
+    token = csrf_of(caqh.get(f"/PM/Provider.aspx?id={provider.caqh_id}").text)
+    fields = {"__RequestVerificationToken": token, "ctl00$phBody$ddlDocumentType": expired.kind,
+              "ctl00$phBody$txtExpiration": "06/30/2028"}
+    word = caqh.post(url, data=fields, files=[("ctl00$phBody$fileUpload", ("licence.docx", PDF, "application/msword"))])
+    assert word.status_code == 422 and "not accepted" in word.text
+    past = caqh.post(url, data={**fields, "ctl00$phBody$txtExpiration": "01/01/2020"},
+                     files=[("ctl00$phBody$fileUpload", ("licence.pdf", PDF, "application/pdf"))])
+    assert past.status_code == 422
+    done = caqh.post(url, data=fields, files=[("ctl00$phBody$fileUpload", ("licence.pdf", PDF, "application/pdf"))])
+    assert done.status_code == 200 and "06/30/2028" in done.text
+    assert expired.kind not in roster_row(caqh, provider.caqh_id)
+    truth = caqh.control("GET", "submissions?kind=caqh.document").json()
+    assert truth[0]["attachments"][0]["sha256"] == hashlib.sha256(PDF).hexdigest()
