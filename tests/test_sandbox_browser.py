@@ -110,6 +110,10 @@ async def test_availity_remit_authentication_and_835_download(page: Page, fresh_
     await app.get_by_role("button", name="Authenticate Check").click()
     await app.locator(f'div[role=row][data-trace="{trace}"]').get_by_role("link", name="View").click()
     await expect(app.locator("table[aria-label^=Adjustments]").first).to_be_visible()
+    more = app.get_by_role("button", name="View More").first
+    await expect(app.get_by_text("Payer claim number").first).to_be_hidden()
+    await more.click()
+    await expect(app.get_by_text("Payer claim number").first).to_be_visible()
     await page.get_by_role("button", name="EDI Files").click()
     async with page.expect_download() as info:
         await app.get_by_role("link", name="Download").first.click()
