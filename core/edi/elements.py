@@ -1,17 +1,20 @@
 """What every reader needs inside a transaction: the segment stream, its context and element codecs."""
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from core.edi.catalogs import Catalog
 from core.edi.errors import EdiParseError
-from core.edi.records import Address, Person, Procedure
+from core.edi.records import Address, Person, Procedure, fast_constructor
 from core.edi.tokenizer import Tokenizer
 
 ZERO = Decimal(0)
+_new_person = fast_constructor(Person)
+_DECIMAL = re.compile(r"-?(?:\d+\.?\d{0,6}|\.\d{1,6})")
 # Component separators seen in the wild when a file's own ISA16 says otherwise.
 _ALT_COMPONENTS = ":>^|<\\"
 
@@ -27,6 +30,12 @@ class TxContext:
     control_number: str
     component: str
     flags: list[str] = field(default_factory=list)
+    # Memos: real files repeat the same amounts, dates, procedures and codes thousands of times,
+    # and the values are immutable, so one object serves every repeat.
+    _amounts: dict[str, Decimal] = field(default_factory=dict)
+    _days: dict[str, date | None] = field(default_factory=dict)
+    _procedures: dict[str, Procedure] = field(default_factory=dict)
+    _codes: dict[tuple, str | None] = field(default_factory=dict)
 
     def flag(self, text: str) -> None:
         if text not in self.flags:
@@ -51,22 +60,39 @@ class TxContext:
         return parts
 
     def procedure(self, text: str, where: str) -> Procedure:
+        known = self._procedures.get(text)
+        if known is not None:
+            return known
         parts = self.composite(text)
         if len(parts) < 2 or not parts[1]:
             self.flag(f"malformed_procedure:{where}")
             return Procedure(parts[0] if len(parts[0]) <= 2 else "", parts[0] if len(parts[0]) > 2 else "")
-        return Procedure(parts[0], parts[1], tuple(m for m in parts[2:6] if m))
+        value = Procedure(parts[0], parts[1], tuple(m for m in parts[2:6] if m))
+        if len(self._procedures) < 10_000:
+            self._procedures[text] = value
+        return value
+
+    def code_flag(self, kind: str, code: str, on: date | None) -> str | None:
+        """The catalog's flag for `code` used on date `on` (memoised)."""
+        key = (kind, code, on)
+        try:
+            return self._codes[key]
+        except KeyError:
+            value = self._codes[key] = self.catalog.flag(kind, code, on)
+            return value
 
     def money(self, text: str, where: str) -> Decimal:
         """A required amount; a missing or invalid one is flagged and read as zero."""
-        if text:
-            try:
-                value = Decimal(text)
-                # X12 R values have at most 15 significant digits; anything else is garbage.
-                if value.is_finite() and value.adjusted() < 15 and value.as_tuple().exponent >= -6:
-                    return value
-            except InvalidOperation:
-                pass
+        value = self._amounts.get(text)
+        if value is not None:
+            return value
+        # X12 R: optional sign, digits, optional decimal point; at most 15 significant digits.
+        if text and len(text) <= 20 and _DECIMAL.fullmatch(text):
+            value = Decimal(text)
+            if value.adjusted() < 15:
+                if len(self._amounts) < 100_000:
+                    self._amounts[text] = value
+                return value
         self.flag(f"bad_amount:{where}")
         return ZERO
 
@@ -76,7 +102,10 @@ class TxContext:
     def day(self, text: str, where: str) -> date | None:
         if not text:
             return None
-        value = parse_day(text)
+        try:
+            value = self._days[text]
+        except KeyError:
+            value = self._days[text] = parse_day(text)
         if value is None:
             self.flag(f"bad_date:{where}")
         return value
@@ -98,11 +127,9 @@ def parse_day(text: str) -> date | None:
 
 def person(seg: list[str]) -> Person:
     """NM1 -> Person (entity type, names, id)."""
-    n = len(seg)
-    return Person(
-        last_name=seg[3] if n > 3 else "", first_name=seg[4] if n > 4 else "",
-        middle_name=seg[5] if n > 5 else "", id_qualifier=seg[8] if n > 8 else "",
-        identifier=seg[9] if n > 9 else "", entity_type=seg[2] if n > 2 else "", suffix=seg[7] if n > 7 else "")
+    if len(seg) < 10:
+        seg = seg + [""] * (10 - len(seg))
+    return _new_person(seg[3], seg[4], seg[5], seg[8], seg[9], seg[2], seg[7], None, "", None)
 
 
 def address(n3: list[str] | None, n4: list[str] | None) -> Address | None:

@@ -7,16 +7,22 @@ from decimal import Decimal
 from core.edi.elements import ZERO, TxContext, address, el, person
 from core.edi.records import (
     Adjustment, ClaimPayment, Contact, Party, Payment, ProviderAdjustment, Remark, Remittance, ServiceLine,
+    fast_constructor,
 )
 
+_new_claim = fast_constructor(ClaimPayment)
+_new_line = fast_constructor(ServiceLine)
+_new_adjustment = fast_constructor(Adjustment)
+
 _LINE_DATES = {"472", "150", "151"}
+_UNSEEN = object()
 _ENVELOPE = {"ST", "GE", "GS", "IEA", "ISA"}
 
 
 class _Line:
-    __slots__ = ("seg", "procedure", "billed", "dates", "adjustments", "remarks", "control", "allowed", "flags")
+    __slots__ = ("seg", "dates", "adjustments", "remarks", "control", "allowed", "flags")
 
-    def __init__(self, seg: list[str], ctx: TxContext):
+    def __init__(self, seg: list[str]):
         self.seg = seg
         self.dates: list[date | None] = [None, None]
         self.adjustments: list[Adjustment] = []
@@ -51,6 +57,7 @@ def read_835(ctx: TxContext) -> Remittance:
     line: _Line | None = None
     plb: list[ProviderAdjustment] = []
     count = 1
+    days = ctx._days
     for seg in ctx.segments:
         count += 1
         sid = seg[0]
@@ -64,23 +71,28 @@ def read_835(ctx: TxContext) -> Remittance:
             if claim is None:
                 ctx.flag("svc_outside_claim")
                 continue
-            line = _Line(seg, ctx)
+            line = _Line(seg)
             claim.lines.append(line)
         elif sid == "DTM":
-            qualifier = el(seg, 1)
+            if len(seg) < 3:
+                ctx.flag("bad_date:DTM")
+                continue
+            qualifier = seg[1]
+            day = days.get(seg[2], _UNSEEN)
+            if day is _UNSEEN or day is None:
+                day = ctx.day(seg[2], "DTM" + qualifier)
             if line is not None and qualifier in _LINE_DATES:
-                day = ctx.day(el(seg, 2), "DTM" + qualifier)
                 if qualifier == "472":
                     line.dates = [day, day]
                 else:
                     line.dates[qualifier == "151"] = day
             elif claim is not None and line is None:
                 if qualifier in ("232", "233"):
-                    claim.dates[qualifier == "233"] = ctx.day(el(seg, 2), "DTM" + qualifier)
+                    claim.dates[qualifier == "233"] = day
                 elif qualifier == "050":
-                    claim.received = ctx.day(el(seg, 2), "DTM050")
+                    claim.received = day
             elif claim is None and qualifier == "405":
-                production = ctx.day(el(seg, 2), "DTM405")
+                production = day
         elif sid == "CLP":
             claim = _Claim(seg)
             line = None
@@ -147,15 +159,19 @@ def read_835(ctx: TxContext) -> Remittance:
 
 
 def _cas(seg: list[str], target: list[Adjustment], ctx: TxContext) -> None:
-    group = el(seg, 1)
+    group = seg[1] if len(seg) > 1 else ""
     n = len(seg)
+    amounts = ctx._amounts
     for i in range(2, n, 3):
         reason = seg[i]
         if not reason:
             continue
-        amount = ctx.money(seg[i + 1] if i + 1 < n else "", "CAS")
+        text = seg[i + 1] if i + 1 < n else ""
+        amount = amounts.get(text)
+        if amount is None:
+            amount = ctx.money(text, "CAS")
         qty_text = seg[i + 2] if i + 2 < n else ""
-        target.append(Adjustment(group, reason, amount, ctx.optional_money(qty_text, "CAS") if qty_text else None))
+        target.append(_new_adjustment(group, reason, amount, ctx.money(qty_text, "CAS") if qty_text else None))
 
 
 def _plb(seg: list[str], out: list[ProviderAdjustment], ctx: TxContext) -> None:
@@ -202,12 +218,14 @@ def _build(ctx: TxContext, bpr, trn, production, parties, claims, plb) -> Remitt
         originator_id=el(trn, 3))
     when = payment.date or production
     built = tuple(_claim(c, ctx, when) for c in claims)
-    catalog = ctx.catalog
     for adj in plb:
-        problem = catalog.flag("plb_reasons", adj.reason, adj.fiscal_period_end or when)
+        problem = ctx.code_flag("plb_reasons", adj.reason, adj.fiscal_period_end or when)
         if problem:
             ctx.flag(problem)
-    total = sum((c.paid for c in built), ZERO) - sum((a.amount for a in plb), ZERO)
+    total = ZERO
+    for c in built:
+        total += c.paid
+    total -= _total(plb)
     if total != payment.amount:
         ctx.flag(f"unbalanced_transaction:bpr={payment.amount},claims_minus_plb={total}")
     return Remittance(payment=payment, payer=_party(parties.get("PR"), ctx, "payer"),
@@ -217,65 +235,72 @@ def _build(ctx: TxContext, bpr, trn, production, parties, claims, plb) -> Remitt
 
 
 def _code_flags(ctx: TxContext, adjustments, remarks, on: date | None, flags: list[str]) -> None:
-    catalog = ctx.catalog
+    code_flag = ctx.code_flag
     for adj in adjustments:
-        for problem in (catalog.flag("group_codes", adj.group, on), catalog.flag("carc", adj.reason, on)):
+        for problem in (code_flag("group_codes", adj.group, on), code_flag("carc", adj.reason, on)):
             if problem and problem not in flags:
                 flags.append(problem)
     for remark in remarks:
-        problem = catalog.flag("rarc", remark.code, on)
+        problem = code_flag("rarc", remark.code, on)
         if problem and problem not in flags:
             flags.append(problem)
 
 
+def _total(adjustments: list[Adjustment]) -> Decimal:
+    total = ZERO
+    for a in adjustments:
+        total += a.amount
+    return total
+
+
+def _padded(seg: list[str], size: int) -> list[str]:
+    return seg if len(seg) >= size else seg + [""] * (size - len(seg))
+
+
 def _claim(c: _Claim, ctx: TxContext, paid_on: date | None) -> ClaimPayment:
-    seg = c.seg
-    charge = ctx.money(el(seg, 3), "CLP03")
-    paid = ctx.money(el(seg, 4), "CLP04")
+    seg = _padded(c.seg, 10)
+    charge = ctx.money(seg[3], "CLP03")
+    paid = ctx.money(seg[4], "CLP04")
     flags: list[str] = []
     claim_day = c.dates[0] or c.dates[1]
     lines = []
-    cas_total = sum((a.amount for a in c.adjustments), ZERO)
+    cas_total = _total(c.adjustments)
     for ln in c.lines:
         built = _service_line(ln, ctx, claim_day or paid_on)
-        cas_total += sum((a.amount for a in built.adjustments), ZERO)
+        for a in built.adjustments:
+            cas_total += a.amount
         lines.append(built)
     if charge - paid != cas_total:
         flags.append(f"unbalanced_claim:charge_minus_paid={charge - paid},adjustments={cas_total}")
-    on = claim_day or (lines[0].service_from if lines and lines[0].service_from else paid_on)
-    _code_flags(ctx, c.adjustments, c.remarks, on, flags)
+    if c.adjustments or c.remarks:
+        on = claim_day or (lines[0].service_from if lines and lines[0].service_from else paid_on)
+        _code_flags(ctx, c.adjustments, c.remarks, on, flags)
     people = c.people
-    return ClaimPayment(
-        patient_control_number=el(seg, 1), status=el(seg, 2), charge=charge, paid=paid,
-        patient_responsibility=ctx.optional_money(el(seg, 5), "CLP05"), filing_indicator=el(seg, 6),
-        payer_claim_number=el(seg, 7), facility_code=el(seg, 8), frequency_code=el(seg, 9),
-        adjustments=tuple(c.adjustments), remarks=tuple(c.remarks), patient=people.get("QC"),
-        insured=people.get("IL"), corrected_insured=people.get("74"), rendering_provider=people.get("82"),
-        service_from=c.dates[0], service_to=c.dates[1], received_date=c.received, lines=tuple(lines),
-        flags=tuple(flags))
+    return _new_claim(
+        seg[1], seg[2], charge, paid, ctx.money(seg[5], "CLP05") if seg[5] else None, seg[6], seg[7], seg[8],
+        seg[9], tuple(c.adjustments), tuple(c.remarks), people.get("QC"), people.get("IL"), people.get("74"),
+        people.get("82"), c.dates[0], c.dates[1], c.received, tuple(lines), tuple(flags))
 
 
 def _service_line(ln: _Line, ctx: TxContext, fallback_day: date | None) -> ServiceLine:
-    seg = ln.seg
-    if len(seg) > 2 and len(seg[1]) == 2 and seg[1].isalpha() and ctx.component not in seg[1]:
+    seg = _padded(ln.seg, 7)
+    if len(seg[1]) == 2 and seg[1].isalpha() and seg[2]:
         # "SVC*HC*24599*..." — the code slipped into its own element; read it shifted.
         ctx.flag("malformed_svc:shifted")
         procedure = ctx.procedure(seg[1] + ctx.component + seg[2], "SVC01")
-        seg = [seg[0], "", *seg[3:]]
+        seg = _padded([seg[0], "", *seg[3:]], 7)
     else:
-        procedure = ctx.procedure(el(seg, 1), "SVC01")
-    charge = ctx.money(el(seg, 2), "SVC02")
-    paid = ctx.money(el(seg, 3), "SVC03")
-    units_text = el(seg, 5)
-    billed = ctx.procedure(el(seg, 6), "SVC06") if el(seg, 6) else None
+        procedure = ctx.procedure(seg[1], "SVC01")
+    charge = ctx.money(seg[2], "SVC02")
+    paid = ctx.money(seg[3], "SVC03")
+    units_text = seg[5]
+    billed = ctx.procedure(seg[6], "SVC06") if seg[6] else None
     flags = ln.flags
-    total = sum((a.amount for a in ln.adjustments), ZERO)
+    total = _total(ln.adjustments)
     if charge - paid != total:
         flags.append(f"unbalanced_line:charge_minus_paid={charge - paid},adjustments={total}")
-    _code_flags(ctx, ln.adjustments, ln.remarks, ln.dates[0] or ln.dates[1] or fallback_day, flags)
-    return ServiceLine(
-        procedure=procedure, charge=charge, paid=paid,
-        units=ctx.optional_money(units_text, "SVC05") if units_text else None, revenue_code=el(seg, 4),
-        billed_procedure=billed, service_from=ln.dates[0], service_to=ln.dates[1],
-        adjustments=tuple(ln.adjustments), remarks=tuple(ln.remarks), line_control_number=ln.control,
-        allowed=ln.allowed, flags=tuple(flags))
+    if ln.adjustments or ln.remarks:
+        _code_flags(ctx, ln.adjustments, ln.remarks, ln.dates[0] or ln.dates[1] or fallback_day, flags)
+    return _new_line(
+        procedure, charge, paid, ctx.money(units_text, "SVC05") if units_text else None, seg[4], billed,
+        ln.dates[0], ln.dates[1], tuple(ln.adjustments), tuple(ln.remarks), ln.control, ln.allowed, tuple(flags))
