@@ -51,6 +51,16 @@ def test_outcomes_cover_every_kind_and_routing_category(ds):
     assert {o.status_category for o in ds.outcomes.values() if o.kind == "pending"} <= {"A2", "P1", "P3"}
 
 
+def test_835_variety_interest_recoveries_medicare_remarks_and_crossovers(ds):
+    reasons = {a.reason for r in ds.remits for a in r.adjustments}
+    assert reasons == {"L6", "WO"}
+    statuses = {c.status_code for r in ds.remits for c in r.claims}
+    assert {"1", "4", "19", "22"} <= statuses
+    medicare = [c for r in ds.remits if r.payer == "MEDICARE" for c in r.claims if c.status_code != "22"]
+    assert medicare and all("MA01" in c.rarcs for c in medicare)
+    assert all("MA18" in c.rarcs for r in ds.remits for c in r.claims if c.status_code == "19")
+
+
 def test_remark_codes_fit_their_reasons(ds):
     fitting = {d.carc: set(d.rarcs) for d in codes.DENIALS}
     for remit in ds.remits:
@@ -63,7 +73,8 @@ def test_remark_codes_fit_their_reasons(ds):
 
 def test_amounts_balance_and_underpayments_fall_below_contract(ds):
     for remit in ds.remits:
-        assert remit.amount == sum((c.paid for c in remit.claims), Decimal("0.00"))
+        plb = sum((a.amount for a in remit.adjustments), Decimal("0.00"))
+        assert remit.amount == sum((c.paid for c in remit.claims), Decimal("0.00")) - plb
         for claim in remit.claims:
             assert claim.paid == sum((ln.paid for ln in claim.lines), Decimal("0.00"))
             for line in claim.lines:
@@ -115,6 +126,12 @@ def test_835_matches_the_generator_truth():
     assert [(c[1], c[2], Decimal(c[4])) for c in clps] == [(c.claim_id, c.status_code, c.paid) for c in remit.claims]
     bpr = next(seg for seg in text.replace("\n", "").split("~") if seg.startswith("BPR*"))
     assert Decimal(bpr.split("*")[2]) == remit.amount
+    with_plb = next(r for r in small.remits if r.adjustments)
+    plb_text = x12.write_remit(small, with_plb, 2).text
+    plb = next(seg for seg in plb_text.replace("\n", "").split("~") if seg.startswith("PLB*"))
+    adj = with_plb.adjustments[0]
+    assert plb.split("*")[3:5] == [f"{adj.reason}:{adj.reference}", str(adj.amount)]
+    assert pyx12_errors(plb_text) == []
     assert f"TRN*1*{remit.trace_number}*" in text
 
 
