@@ -14,7 +14,6 @@ from core.store.models.base import Base, BigId, CreatedMixin, IdMixin, utcnow
 class WorkItem(IdMixin, CreatedMixin, Base):
     __tablename__ = "work_items"
     __table_args__ = (
-        Index("ix_work_items_queue", "team", "state", "priority"),
         Index("ix_work_items_payer_carc", "payer_id", "carc"),
         # Queue page: one backward index scan per team over open items (migration 0003).
         Index("ix_work_items_open_queue", "team", "is_open", "priority", "id"),
