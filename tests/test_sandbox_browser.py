@@ -161,9 +161,7 @@ async def test_availity_v2_markup_uses_mui_labels(page: Page, fresh_sandbox):
     await expect(app.locator("#claimsTable")).to_have_count(0)
 
 
-async def test_uhc_reconsideration_with_tracking_number(page: Page, fresh_sandbox):
-    uhc = fresh_sandbox.uhc
-    claim = claim_where(uhc.state, {"UHC"}, "denied", appealable=True)
+async def uhc_login(page: Page, uhc) -> None:
     account = uhc.accounts[0]
     await page.goto(uhc.login_url)
     await page.get_by_label("One Healthcare ID or email").fill(account.username)
@@ -174,10 +172,20 @@ async def test_uhc_reconsideration_with_tracking_number(page: Page, fresh_sandbo
     await page.get_by_label("I agree to the Terms of Use").check()
     await page.get_by_role("button", name="I Agree").click()
     await expect(page.get_by_role("region", name="TrackIt")).to_be_visible()
+
+
+async def uhc_open_claim(page: Page, claim_id: str) -> None:
     await page.get_by_role("link", name="Claims & Payments").click()
-    await page.get_by_label("Claim number").fill(claim.id)
+    await page.get_by_label("Claim number").fill(claim_id)
     await page.get_by_role("button", name="Search").click()
-    await page.get_by_role("link", name=claim.id).click()
+    await page.get_by_role("link", name=claim_id).click()
+
+
+async def test_uhc_reconsideration_with_tracking_number(page: Page, fresh_sandbox):
+    uhc = fresh_sandbox.uhc
+    claim = claim_where(uhc.state, {"UHC"}, "denied", appealable=True)
+    await uhc_login(page, uhc)
+    await uhc_open_claim(page, claim.id)
     actions = page.get_by_role("region", name="Act on a Claim")
     await expect(actions.get_by_role("button", name="File Appeal/Dispute")).to_be_disabled()
     await actions.get_by_role("button", name="Create Claim Reconsideration").click()
@@ -217,3 +225,70 @@ async def test_caqh_roster_and_attestation(page: Page, fresh_sandbox):
     assert caqh.submissions()[0]["id"] == confirmation
     await page.get_by_role("link", name="Return to roster").click()
     await expect(row).to_contain_text("Attested")
+
+
+async def test_uhc_member_search_paging_835_download_and_decision_letter(page: Page, fresh_sandbox, tmp_path):
+    uhc = fresh_sandbox.uhc
+    uhc.set_hurdles(idle_timeout_minutes=None)
+    uhc.set_behaviour(page_size=1)
+    ds = uhc.state.dataset
+    counts: dict[str, int] = {}
+    for c in ds.claims:
+        if c.payer == "UHC":
+            counts[c.patient_id] = counts.get(c.patient_id, 0) + 1
+    patient = ds.patient(next(p for p, n in sorted(counts.items()) if n >= 2))
+    await uhc_login(page, uhc)
+    await page.get_by_role("link", name="Claims & Payments").click()
+    await page.get_by_label("Member ID").fill(patient.member_id)
+    await page.get_by_label("Date of birth (MM/DD/YYYY)").fill(patient.dob.strftime("%m/%d/%Y"))
+    await page.get_by_role("button", name="Search").click()
+    await expect(page.get_by_text(re.compile(r"^Page 1 of \d+$"))).to_be_visible()
+    await page.get_by_role("link", name="Next").click()
+    await expect(page.get_by_text(re.compile(r"^Page 2 of \d+$"))).to_be_visible()
+    await page.get_by_role("link", name="Payments", exact=True).click()
+    async with page.expect_download() as info:
+        await page.get_by_role("link", name="Download 835").first.click()
+    download = await info.value
+    await download.save_as(tmp_path / "era.835")
+    truth = {f["name"]: f["sha256"] for f in uhc.files()}
+    assert hashlib.sha256((tmp_path / "era.835").read_bytes()).hexdigest() == truth[download.suggested_filename]
+    claim = claim_where(uhc.state, {"UHC"}, "denied", appealable=True)
+    await uhc_open_claim(page, claim.id)
+    await page.get_by_role("button", name="Create Claim Reconsideration").click()
+    await page.get_by_label("Reason for request").select_option("Corrected claim")
+    await page.get_by_label("Explanation").fill("Corrected modifier.")
+    await page.get_by_role("button", name="Submit").click()
+    tracking = await page.locator("#trackingNumber").inner_text()
+    decided = uhc.advance(days=15)["decided"]
+    assert [d["id"] for d in decided] == [tracking]
+    await page.get_by_role("link", name="Document Library").click()
+    letter_row = page.locator("#documentsTable tr").filter(has_text=f"Decision_{tracking}.pdf")
+    async with page.expect_download() as info:
+        await letter_row.get_by_role("link", name="Download").click()
+    letter = await info.value
+    await letter.save_as(tmp_path / "letter.pdf")
+    assert hashlib.sha256((tmp_path / "letter.pdf").read_bytes()).hexdigest() == decided[0]["letter_sha256"]
+
+
+async def test_a_second_browser_login_kicks_the_first(browser, fresh_sandbox):
+    caqh = fresh_sandbox.caqh
+    caqh.set_hurdles(totp_replay_rejected=False, terms_interstitial=False)
+    pages = []
+    for _ in range(2):
+        context = await browser.new_context()
+        page = await context.new_page()
+        account = caqh.accounts[0]
+        await page.goto(caqh.login_url)
+        await page.get_by_label("User Name").fill(account.username)
+        await page.get_by_label("Password").fill(account.password)
+        await page.get_by_role("button", name="Log In").click()
+        await page.get_by_label("Security Code").fill(account.totp())
+        await page.get_by_role("button", name="Verify").click()
+        await expect(page.locator("#ctl00_phBody_gvRoster")).to_be_visible()
+        pages.append(page)
+    await pages[0].reload()
+    await expect(pages[0].get_by_role("status")).to_contain_text("signed in from another location")
+    await pages[1].reload()
+    await expect(pages[1].locator("#ctl00_phBody_gvRoster")).to_be_visible()
+    for page in pages:
+        await page.context.close()
