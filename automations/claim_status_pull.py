@@ -26,6 +26,8 @@ class ClaimRef(BaseModel):
     claim_number: str = ""
     patient_control_number: str = ""
     member_id: str = ""
+    # Payer code, for multi-payer portals (Availity); empty tries each payer.
+    payer: str = ""
     service_from: date | None = None
     service_to: date | None = None
 

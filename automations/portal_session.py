@@ -18,6 +18,8 @@ log = structlog.get_logger()
 
 # The process's TOTP guard: one login per TOTP step per account across every run in this worker.
 GUARD: TotpGuard = DEFAULT_GUARD
+# How long a landmark may take to show before the page counts as changed (or, if busy, as down).
+TIMEOUT_MS = 10_000
 
 
 def state_store(vault: Vault, account_id: int) -> StateStore:
@@ -38,7 +40,8 @@ async def open_session(ctx: RunContext, *, block_images: bool = True, **options:
     session = PortalSession(ctx.browser, portal, base_url=ctx.account.base_url,
                             credentials=vault.get_credentials(ctx.account.id),
                             state=state_store(vault, ctx.account.id), account_key=str(ctx.account.id),
-                            totp=GUARD, block_images=block_images, **options)
+                            totp=GUARD, block_images=block_images, timeout_ms=TIMEOUT_MS,
+                            on_failure=lambda failed, exc: capture_failure(ctx, failed, exc), **options)
     try:
         async with session:
             try:

@@ -20,6 +20,7 @@ from portals.capabilities import Attachment, Download
 from portals.definition import PortalDefinition
 from portals.errors import (
     CapabilityNotSupported,
+    PortalError,
     LayoutChanged,
     LoginFailed,
     PortalUnavailable,
@@ -94,7 +95,8 @@ class PortalSession:
     def __init__(self, browser: Browser, portal: PortalDefinition, *, base_url: str,
                  credentials: CredentialsLike, state: StateStore, account_key: str,
                  totp: TotpGuard = DEFAULT_GUARD, retry: RetryPolicy = RetryPolicy(),
-                 block_images: bool = True, timeout_ms: float = 10_000):
+                 block_images: bool = True, timeout_ms: float = 10_000,
+                 on_failure: Callable[["PortalSession", PortalError], Awaitable[None]] | None = None):
         self.browser = browser
         self.portal = portal
         self.base_url = base_url.rstrip("/") + "/"
@@ -105,6 +107,8 @@ class PortalSession:
         self.retry = retry
         self._block_images = block_images
         self.timeout_ms = timeout_ms
+        # Called with the page still open when opening the session fails (evidence of a failed login).
+        self._on_failure = on_failure
         self.context: BrowserContext | None = None
         self._page: Page | None = None
         self.logins = 0
@@ -123,6 +127,11 @@ class PortalSession:
             self._page = await self.context.new_page()
             self.restored = storage is not None
             await self.ensure_logged_in()
+        except PortalError as exc:
+            if self._on_failure is not None and self._page is not None:
+                await self._on_failure(self, exc)
+            await self.close()
+            raise
         except BaseException:
             await self.close()
             raise

@@ -208,3 +208,36 @@ async def test_caqh_status_summarises_and_attests(make_ctx, fresh_sandbox):
     assert {p["provider_id"] for p in summary["providers"] if p["state"] == "expired"} == expired
     assert [a["provider_id"] for a in summary["attested"]] == [due]
     assert [s["fields"]["caqh_provider_id"] for s in caqh.submissions()] == [due]
+
+
+async def test_layout_change_stops_the_run_with_failure_evidence(make_ctx, fresh_sandbox, db, monkeypatch):
+    from portals.errors import LayoutChanged
+
+    monkeypatch.setattr(portal_session, "TIMEOUT_MS", 2_000)
+
+    av = fresh_sandbox.availity
+    av.set_variant("v2")
+    claim = claim_where(av, kind="paid")
+    ctx = make_ctx(av)
+    with pytest.raises(LayoutChanged):
+        await registry.get("claim_status_pull").run(ctx, {"claims": [{"claim_number": claim.id, "payer": claim.payer}]})
+    with db.transaction() as s:
+        steps = s.scalars(select(EvidenceEntry.content).where(EvidenceEntry.run_id == ctx.run_id)).all()
+    assert any('"failure"' in c for c in steps)  # the page as it was, then the typed event
+    assert count(db, ClaimStatusEvent) == 0
+
+
+async def test_bad_credentials_are_captured_at_login(make_ctx, fresh_sandbox, db, settings):
+    from core.crypto import KeyRing
+    from core.vault import Credentials
+    from portals.errors import BadCredentials
+
+    caqh = fresh_sandbox.caqh
+    ctx = make_ctx(caqh)
+    a = caqh.accounts[0]
+    Vault(db, KeyRing.load(settings)).put_credentials(ctx.account.id, Credentials(
+        username=a.username, password="wrong-password", totp_secret=a.totp_secret))
+    with pytest.raises(BadCredentials):
+        await registry.get("caqh_status").run(ctx, {})
+    with db.transaction() as s:
+        assert s.scalar(select(func.count()).select_from(EvidenceEntry).where(EvidenceEntry.run_id == ctx.run_id)) > 0
