@@ -222,32 +222,6 @@ def appeal_submit(
     _print_runs(asyncio.run(drive(db, current, config, one)), db, False)
 
 
-async def reconcile_all(backend: Any) -> dict:
-    """Sweep, reconcile every account with in-doubt intents, re-submit the safe ones; run all here."""
-    db = backend.runtime.db
-    swept = reconciler.sweep_in_doubt(db, stale_after=_stale_after(backend.runtime.config))
-    hour = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H%M%S")
-    for alias in reconciler.accounts_in_doubt(db):
-        run_id = runs.submit_run(db, reconciler.RECONCILE_SUBMISSIONS.name, alias, {}, runs.Priority.ON_DEMAND,
-                                 f"reconcile:{alias}:{hour}", backend=backend.name)
-        await backend.dispatch(run_id)
-    await backend.run_until_idle()
-    resubmitted = reconciler.resubmit_safe(db, backend=backend.name)
-    for run_id in resubmitted:
-        await backend.dispatch(run_id)
-    await backend.run_until_idle()
-    with db.transaction() as s:
-        states = [st for st in s.scalars(select(SubmissionIntent.state))]
-    return {"swept_in_doubt": len(swept), "resubmitted": len(resubmitted),
-            "intents": {st: states.count(st) for st in sorted(set(states))}}
-
-
-def _stale_after(config: FleetConfig):
-    from datetime import timedelta
-
-    return timedelta(seconds=config.run_timeout_s + 60)
-
-
 @reports_errors
 def reconcile(
     backend: Optional[str] = typer.Option(None, help="local or procrastinate."),
@@ -264,7 +238,7 @@ def reconcile(
                 await chosen.recover()
             else:
                 chosen.recover()
-            return await reconcile_all(chosen)
+            return await reconciler.reconcile_all(chosen)
 
     report = asyncio.run(main())
     if as_json:

@@ -13,7 +13,7 @@ in doubt; no run may click again. Here:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 import structlog
@@ -29,8 +29,6 @@ log = structlog.get_logger()
 IN_DOUBT, SUBMITTING = "IN_DOUBT", "SUBMITTING"
 SUBMITTED, SAFE_TO_RETRY, HUMAN_REVIEW = "SUBMITTED", "SAFE_TO_RETRY", "HUMAN_REVIEW"
 SUBMIT_AUTOMATION = "reconsideration_submit"
-# A portal row submitted this many days before the intent was created cannot be this act.
-MATCH_SLACK = timedelta(days=1)
 # Same follow-up rule as a confirmed portal submission (seed: 14 days).
 FOLLOW_UP_DAYS = 14
 
@@ -45,10 +43,14 @@ class Decision:
     reason: str
 
 
-def decide(intent_fingerprint: dict, created_on: date, rows: list[Any]) -> tuple[str, str | None, str]:
-    """The decision for one intent given the portal's rows (pure: the heart of the reconciler)."""
-    matches = [r for r in rows if r.fingerprint() == intent_fingerprint
-               and (r.submitted_on is None or r.submitted_on >= created_on - MATCH_SLACK)]
+def decide(intent_fingerprint: dict, rows: list[Any], claimed: set[str]) -> tuple[str, str | None, str]:
+    """The decision for one intent given the portal's rows (pure: the heart of the reconciler).
+
+    `claimed` holds confirmation numbers other intents already own: a portal row for the same
+    claim and reason that an earlier, confirmed act produced is not this act. Dates are not
+    compared: the portal's clock and ours need not agree.
+    """
+    matches = [r for r in rows if r.fingerprint() == intent_fingerprint and r.confirmation_number not in claimed]
     if len(matches) == 1:
         return SUBMITTED, matches[0].confirmation_number, "one_match"
     if not matches:
@@ -136,9 +138,11 @@ class ReconcileSubmissions:
         from portals.errors import CapabilityNotSupported
 
         with ctx.db.transaction() as s:
-            pending = [(i.id, dict(i.fingerprint or {}), i.created_at.date()) for i in s.scalars(
+            pending = [(i.id, dict(i.fingerprint or {})) for i in s.scalars(
                 select(SubmissionIntent).where(SubmissionIntent.account_id == ctx.account.id,
                                                SubmissionIntent.state == IN_DOUBT).order_by(SubmissionIntent.id))]
+            claimed = set(s.scalars(select(SubmissionIntent.confirmation_number).where(
+                SubmissionIntent.account_id == ctx.account.id, SubmissionIntent.confirmation_number.is_not(None))))
         if not pending:
             return {"in_doubt": 0}
         decisions: list[Decision] = []
@@ -149,12 +153,12 @@ class ReconcileSubmissions:
             except CapabilityNotSupported:
                 appeals = None
             if appeals is None:
-                decisions = [Decision(i, HUMAN_REVIEW, None, "cannot_list") for i, _, _ in pending]
+                decisions = [Decision(i, HUMAN_REVIEW, None, "cannot_list") for i, _ in pending]
             else:
                 rows = await session.read(lambda: appeals.list_submitted(None))
                 await checkpoint(ctx, "submissions_listed", session)
-                for intent_id, fingerprint, created_on in pending:
-                    state, number, reason = decide(fingerprint, created_on, rows)
+                for intent_id, fingerprint in pending:
+                    state, number, reason = decide(fingerprint, rows, claimed)
                     decisions.append(Decision(intent_id, state, number, reason))
         counts: dict[str, int] = {}
         for d in decisions:
@@ -170,7 +174,30 @@ class ReconcileSubmissions:
 RECONCILE_SUBMISSIONS = ReconcileSubmissions()
 
 
-def _aware(dt):
-    from datetime import timezone
+async def reconcile_all(backend: Any) -> dict:
+    """Finish recovered runs, sweep dead SUBMITTING intents to IN_DOUBT, reconcile every account that
+    has some, re-submit the safe ones; all worked in this process. Idempotent: run it any time."""
+    db = backend.runtime.db
+    # Recovered runs first: a re-run submit finds its intent SUBMITTING and stops (never clicks);
+    # only once no run holds an intent can the sweep call it in doubt.
+    await backend.run_until_idle()
+    swept = sweep_in_doubt(db, stale_after=timedelta(seconds=backend.runtime.config.run_timeout_s + 60))
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H%M%S.%f")
+    for alias in accounts_in_doubt(db):
+        run_id = runs.submit_run(db, ReconcileSubmissions.name, alias, {}, runs.Priority.ON_DEMAND,
+                                 f"reconcile:{alias}:{stamp}", backend=backend.name)
+        await backend.dispatch(run_id)
+    await backend.run_until_idle()
+    resubmitted = resubmit_safe(db, backend=backend.name)
+    for run_id in resubmitted:
+        await backend.dispatch(run_id)
+    await backend.run_until_idle()
+    with db.transaction() as s:
+        states = [st for st in s.scalars(select(SubmissionIntent.state))]
+    return {"swept_in_doubt": len(swept), "resubmitted": len(resubmitted),
+            "intents": {st: states.count(st) for st in sorted(set(states))}}
 
+
+def _aware(dt: datetime) -> datetime:
+    # SQLite hands back naive datetimes even for timezone=True columns; they are UTC.
     return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)

@@ -20,19 +20,18 @@ def row(claim="C100", reason="Additional Information", number="T1", on=date(2026
 
 
 def test_one_matching_row_means_submitted_with_its_number():
-    assert decide(FP, date(2026, 11, 20), [row(claim="C999"), row(number="T7")]) == (
-        "SUBMITTED", "T7", "one_match")
+    assert decide(FP, [row(claim="C999"), row(number="T7")], set()) == ("SUBMITTED", "T7", "one_match")
 
 
 def test_no_matching_row_means_safe_to_retry():
-    assert decide(FP, date(2026, 11, 20), [row(claim="C999"), row(reason="Other")])[0] == "SAFE_TO_RETRY"
-    # A submission for the same claim long before this intent existed is a different act.
-    assert decide(FP, date(2026, 11, 20), [row(on=date(2026, 10, 1))])[0] == "SAFE_TO_RETRY"
+    assert decide(FP, [row(claim="C999"), row(reason="Other")], set())[0] == "SAFE_TO_RETRY"
+    # The same claim and reason, but a confirmation another intent already owns: a different act.
+    assert decide(FP, [row(number="T1")], {"T1"})[0] == "SAFE_TO_RETRY"
+    assert decide(FP, [row(number="T1"), row(number="T2")], {"T1"}) == ("SUBMITTED", "T2", "one_match")
 
 
 def test_several_matching_rows_go_to_a_person():
-    assert decide(FP, date(2026, 11, 20), [row(number="T1"), row(number="T2")]) == (
-        "HUMAN_REVIEW", None, "several_matches")
+    assert decide(FP, [row(number="T1"), row(number="T2")], set()) == ("HUMAN_REVIEW", None, "several_matches")
 
 
 def _intent(db, account_id: int, key: str, state: str, run_state: str | None, started_ago: timedelta) -> int:
