@@ -210,7 +210,7 @@ def submissions(draw) -> ClaimSubmission:
 
 
 DELIMS = st.sampled_from([Delimiters(), Delimiters("|", "^", ">", "!"), Delimiters("*", "^", ":", "\n")])
-FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @FAST

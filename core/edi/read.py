@@ -31,6 +31,20 @@ class EdiReader:
         if text not in self.flags:
             self.flags.append(text)
 
+    def read_all(self) -> list[Transaction]:
+        """Every transaction, built with the cyclic garbage collector paused.
+
+        Records hold no reference cycles, so the collector has nothing to find while a big
+        file's hundred thousand records are built; pausing it makes the read about a third faster.
+        """
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return list(self.transactions())
+        finally:
+            if enabled:
+                gc.enable()
+
     def transactions(self) -> Iterator[Transaction]:
         tok = self.tokenizer
         segments = iter(tok)
@@ -83,15 +97,7 @@ def read(source: Source, *, filename: str | None = None, catalog: Catalog | None
 
 def read_all(source: Source, *, filename: str | None = None, catalog: Catalog | None = None) -> list[Transaction]:
     """Every transaction of one file, or EdiParseError before any is returned."""
-    # Records hold no reference cycles, so the cyclic collector has nothing to find while a big
-    # file's hundred thousand records are built; pausing it makes the read about a third faster.
-    paused = gc.isenabled()
-    gc.disable()
-    try:
-        return list(read(source, filename=filename, catalog=catalog))
-    finally:
-        if paused:
-            gc.enable()
+    return EdiReader(source, filename=filename, catalog=catalog).read_all()
 
 
 def _dispatch(st01: str, ctx: TxContext) -> Transaction:

@@ -90,7 +90,7 @@ def _ingest(db: Database, source: Source, *, sha: str, size: int, filename: str,
         catalog = load_catalog(get_settings().data_dir)
     try:
         reader = EdiReader(source, filename=filename, catalog=catalog)
-        transactions = list(reader.transactions())
+        transactions = reader.read_all()
         supported = [t for t in transactions if not isinstance(t, OtherTransaction) and not _empty(t)]
         if not supported:
             reasons = sorted({t.reason for t in transactions if isinstance(t, OtherTransaction)})

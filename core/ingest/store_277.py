@@ -6,12 +6,12 @@ from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from core.edi.records import Acknowledgment, Status
 from core.ingest.store_835 import Outcome, fit
-from core.routing.sql import insert_ignore
-from core.store.models import Claim, Rejection
+from core.store.models import Claim, Rejection, utcnow
 
 # Claim status categories that mean "not accepted into adjudication" in a 277CA.
 REJECTED = {"A3", "A4", "A6", "A7", "A8"}
@@ -68,5 +68,10 @@ def store_acknowledgment(session: Session, ack: Acknowledgment, *, edi_file_id: 
     new = [row for row in rows if row["dedupe_key"] not in known]
     if rows and not new:
         return Outcome(duplicate=True)
-    insert_ignore(session, Rejection.__table__, new, ["dedupe_key"])
+    if new:
+        # A concurrent ingester may store the same rejection between the check and here: skip it.
+        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+        now = utcnow()
+        session.execute(dialect.insert(Rejection.__table__).on_conflict_do_nothing(index_elements=["dedupe_key"]),
+                        [{**row, "created_at": now} for row in new])
     return Outcome(claims=len(ack.claims), rejections=len(new))
