@@ -421,3 +421,13 @@ def test_caqh_document_upload_replaces_an_expired_document(caqh):
     assert expired.kind not in roster_row(caqh, provider.caqh_id)
     truth = caqh.control("GET", "submissions?kind=caqh.document").json()
     assert truth[0]["attachments"][0]["sha256"] == hashlib.sha256(PDF).hexdigest()
+
+
+def test_caqh_v2_roster_is_restructured(caqh):
+    ds = caqh.state.dataset
+    provider = next(p for p in ds.caqh if (p.due_on - ds.as_of).days == 10)
+    caqh.control("POST", "variant", {"variant": "v2"})
+    page = caqh.get("/PM/Roster.aspx").text
+    assert "ctl00_phBody_gvRoster" not in page and 'id="providerCards"' in page
+    card = re.search(rf'<li class="card" data-caqh-id="{provider.caqh_id}">(.*?)</li>', page, re.S).group(1)
+    assert "Re-attestation Due (10-day reminder sent)" in card and "Re-Attestation Deadline" in card
