@@ -430,4 +430,4 @@ def test_caqh_v2_roster_is_restructured(caqh):
     page = caqh.get("/PM/Roster.aspx").text
     assert "ctl00_phBody_gvRoster" not in page and 'id="providerCards"' in page
     card = re.search(rf'<li class="card" data-caqh-id="{provider.caqh_id}">(.*?)</li>', page, re.S).group(1)
-    assert "Re-attestation Due (10-day reminder sent)" in card and "Re-Attestation Deadline" in card
+    assert "<strong>Re-attestation Due</strong> (10-day reminder sent)" in card and "Re-Attestation Deadline" in card
