@@ -53,7 +53,8 @@ class Routed:
 
 
 def route(intake: Intake, config: RoutingConfig, *, today: date, now: datetime,
-          learned: dict[tuple[int, str], float] | None = None) -> Routed:
+          learned: dict[tuple[int, str], float] | None = None, rules_cache: dict | None = None) -> Routed:
+    """`rules_cache` (any dict the caller keeps for one run) saves re-resolving payer rules."""
     table = config.table
     reasons = [intake.reason] if intake.reason else []
     if intake.category is None and not intake.reason:
@@ -64,11 +65,14 @@ def route(intake: Intake, config: RoutingConfig, *, today: date, now: datetime,
     if intake.payer is None:
         reasons.append("no payer on record")
     else:
-        key = config.payer_rules.match(intake.payer.code, intake.payer.x12_id, intake.payer.name)
-        if key is None:
+        cache = rules_cache if rules_cache is not None else {}
+        slot = (intake.payer, intake.plan_type)
+        if slot not in cache:
+            key = config.payer_rules.match(intake.payer.code, intake.payer.x12_id, intake.payer.name)
+            cache[slot] = config.payer_rules.rule(key, intake.plan_type) if key else None
+        rule = cache[slot]
+        if rule is None:
             reasons.append(f"no payer rules for payer {intake.payer.code or intake.payer.id}")
-        else:
-            rule = config.payer_rules.rule(key, intake.plan_type)
     triage = bool(reasons)
     category = table.category("triage") if triage or intake.category is None else intake.category
 

@@ -82,13 +82,15 @@ class _Router:
             r.id: PayerInfo(r.id, r.code, r.name, r.x12_id)
             for r in session.execute(select(Payer.id, Payer.code, Payer.name, Payer.x12_id))}
         self._plan_types: dict[int, str] = dict(session.execute(select(Plan.id, Plan.plan_type)).all())
+        self._rules: dict = {}
         self._learned = {(r.payer_id, r.carc): r.probability for r in session.execute(
             select(RecoverabilityStat.payer_id, RecoverabilityStat.carc, RecoverabilityStat.probability))}
 
     # ---- writing ----------------------------------------------------------------------------
 
     def store(self, source: str, ids: list[int], intakes: Iterable[Intake]) -> None:
-        routed = [route(i, self.config, today=self.today, now=self.now, learned=self._learned) for i in intakes]
+        routed = [route(i, self.config, today=self.today, now=self.now, learned=self._learned,
+                        rules_cache=self._rules) for i in intakes]
         fresh = self._new_only(routed)
         insert_ignore(self.session, WorkItem.__table__, [r.row for r in fresh], ["dedupe_key"])
         tasks = [t for r in fresh for t in r.tasks]
@@ -176,21 +178,25 @@ class _Router:
 
     def _payment_intakes(self, rows) -> list[Intake]:
         ids = [r.id for r in rows]
+        wanted = set(ids)
         lines: dict[int, list] = defaultdict(list)
         for ln in self.session.execute(select(
                 LinePayment.id, LinePayment.claim_payment_id, LinePayment.seq, LinePayment.procedure_code,
                 LinePayment.charge, LinePayment.paid, LinePayment.service_from)
-                .where(LinePayment.claim_payment_id.in_(ids)).order_by(LinePayment.seq)):
-            lines[ln.claim_payment_id].append(ln)
+                .where(_among(LinePayment.claim_payment_id, ids)).order_by(LinePayment.seq)):
+            if ln.claim_payment_id in wanted:
+                lines[ln.claim_payment_id].append(ln)
         adjs: dict[tuple[int, int | None], list[Adj]] = defaultdict(list)
         for a in self.session.execute(select(Adjustment.claim_payment_id, Adjustment.line_payment_id,
                                              Adjustment.group_code, Adjustment.reason_code, Adjustment.amount)
-                                      .where(Adjustment.claim_payment_id.in_(ids))):
-            adjs[(a.claim_payment_id, a.line_payment_id)].append(Adj(a.group_code, a.reason_code, a.amount))
+                                      .where(_among(Adjustment.claim_payment_id, ids))):
+            if a.claim_payment_id in wanted:
+                adjs[(a.claim_payment_id, a.line_payment_id)].append(Adj(a.group_code, a.reason_code, a.amount))
         remarks: dict[tuple[int, int | None], list[str]] = defaultdict(list)
         for m in self.session.execute(select(RemarkCode.claim_payment_id, RemarkCode.line_payment_id, RemarkCode.code)
-                                      .where(RemarkCode.claim_payment_id.in_(ids))):
-            remarks[(m.claim_payment_id, m.line_payment_id)].append(m.code.upper())
+                                      .where(_among(RemarkCode.claim_payment_id, ids))):
+            if m.claim_payment_id in wanted:
+                remarks[(m.claim_payment_id, m.line_payment_id)].append(m.code.upper())
         claims = self._claims(r.claim_id for r in rows)
         contracted = self._line_contracts(claims)
         out: list[Intake] = []
@@ -249,6 +255,14 @@ class _Router:
                     provider_key=claim.rendering_npi if claim else None, location=claim.location if claim else None,
                     reason=None if claim else "status event not linked to a claim"))
             yield [r.id for r in rows], intakes
+
+
+def _among(column, ids: list[int]):
+    """Batches are id-ordered and usually dense: a range then reads their children without a
+    5,000-item IN list (callers drop rows outside `ids`); sparse batches use the IN list."""
+    if ids[-1] - ids[0] < 4 * len(ids):
+        return column.between(ids[0], ids[-1])
+    return column.in_(ids)
 
 
 def _day(moment: datetime | None, fallback: date) -> date:
