@@ -235,13 +235,18 @@ def _build(ctx: TxContext, bpr, trn, production, parties, claims, plb) -> Remitt
 
 
 def _code_flags(ctx: TxContext, adjustments, remarks, on: date | None, flags: list[str]) -> None:
-    code_flag = ctx.code_flag
+    memo = ctx._codes
     for adj in adjustments:
-        for problem in (code_flag("group_codes", adj.group, on), code_flag("carc", adj.reason, on)):
-            if problem and problem not in flags:
+        key = (adj.group, adj.reason, on)
+        found = memo.get(key, _UNSEEN)
+        if found is _UNSEEN:
+            found = memo[key] = tuple(p for p in (ctx.catalog.flag("group_codes", adj.group, on),
+                                                 ctx.catalog.flag("carc", adj.reason, on)) if p)
+        for problem in found:
+            if problem not in flags:
                 flags.append(problem)
     for remark in remarks:
-        problem = code_flag("rarc", remark.code, on)
+        problem = ctx.code_flag("rarc", remark.code, on)
         if problem and problem not in flags:
             flags.append(problem)
 
@@ -258,15 +263,18 @@ def _padded(seg: list[str], size: int) -> list[str]:
 
 
 def _claim(c: _Claim, ctx: TxContext, paid_on: date | None) -> ClaimPayment:
-    seg = _padded(c.seg, 10)
-    charge = ctx.money(seg[3], "CLP03")
-    paid = ctx.money(seg[4], "CLP04")
+    seg = c.seg
+    if len(seg) < 10:
+        seg = seg + [""] * (10 - len(seg))
+    amounts = ctx._amounts
+    charge = amounts.get(seg[3]) or ctx.money(seg[3], "CLP03")
+    paid = amounts.get(seg[4]) or ctx.money(seg[4], "CLP04")
     flags: list[str] = []
     claim_day = c.dates[0] or c.dates[1]
     lines = []
     cas_total = _total(c.adjustments)
     for ln in c.lines:
-        built = _service_line(ln, ctx, claim_day or paid_on)
+        built = _service_line(ln, ctx, claim_day or paid_on, amounts)
         for a in built.adjustments:
             cas_total += a.amount
         lines.append(built)
@@ -277,30 +285,34 @@ def _claim(c: _Claim, ctx: TxContext, paid_on: date | None) -> ClaimPayment:
         _code_flags(ctx, c.adjustments, c.remarks, on, flags)
     people = c.people
     return _new_claim(
-        seg[1], seg[2], charge, paid, ctx.money(seg[5], "CLP05") if seg[5] else None, seg[6], seg[7], seg[8],
-        seg[9], tuple(c.adjustments), tuple(c.remarks), people.get("QC"), people.get("IL"), people.get("74"),
-        people.get("82"), c.dates[0], c.dates[1], c.received, tuple(lines), tuple(flags))
+        seg[1], seg[2], charge, paid, (amounts.get(seg[5]) or ctx.money(seg[5], "CLP05")) if seg[5] else None,
+        seg[6], seg[7], seg[8], seg[9], tuple(c.adjustments), tuple(c.remarks), people.get("QC"), people.get("IL"),
+        people.get("74"), people.get("82"), c.dates[0], c.dates[1], c.received, tuple(lines), tuple(flags))
 
 
-def _service_line(ln: _Line, ctx: TxContext, fallback_day: date | None) -> ServiceLine:
-    seg = _padded(ln.seg, 7)
+def _service_line(ln: _Line, ctx: TxContext, fallback_day: date | None, amounts: dict) -> ServiceLine:
+    seg = ln.seg
+    if len(seg) < 7:
+        seg = seg + [""] * (7 - len(seg))
     if len(seg[1]) == 2 and seg[1].isalpha() and seg[2]:
         # "SVC*HC*24599*..." — the code slipped into its own element; read it shifted.
         ctx.flag("malformed_svc:shifted")
         procedure = ctx.procedure(seg[1] + ctx.component + seg[2], "SVC01")
         seg = _padded([seg[0], "", *seg[3:]], 7)
     else:
-        procedure = ctx.procedure(seg[1], "SVC01")
-    charge = ctx.money(seg[2], "SVC02")
-    paid = ctx.money(seg[3], "SVC03")
+        procedure = ctx._procedures.get(seg[1]) or ctx.procedure(seg[1], "SVC01")
+    charge = amounts.get(seg[2]) or ctx.money(seg[2], "SVC02")
+    paid = amounts.get(seg[3]) or ctx.money(seg[3], "SVC03")
     units_text = seg[5]
     billed = ctx.procedure(seg[6], "SVC06") if seg[6] else None
     flags = ln.flags
-    total = _total(ln.adjustments)
+    adjustments = ln.adjustments
+    total = _total(adjustments)
     if charge - paid != total:
         flags.append(f"unbalanced_line:charge_minus_paid={charge - paid},adjustments={total}")
-    if ln.adjustments or ln.remarks:
-        _code_flags(ctx, ln.adjustments, ln.remarks, ln.dates[0] or ln.dates[1] or fallback_day, flags)
+    if adjustments or ln.remarks:
+        _code_flags(ctx, adjustments, ln.remarks, ln.dates[0] or ln.dates[1] or fallback_day, flags)
     return _new_line(
-        procedure, charge, paid, ctx.money(units_text, "SVC05") if units_text else None, seg[4], billed,
-        ln.dates[0], ln.dates[1], tuple(ln.adjustments), tuple(ln.remarks), ln.control, ln.allowed, tuple(flags))
+        procedure, charge, paid, (amounts.get(units_text) or ctx.money(units_text, "SVC05")) if units_text else None,
+        seg[4], billed, ln.dates[0], ln.dates[1], tuple(adjustments), tuple(ln.remarks), ln.control, ln.allowed,
+        tuple(flags))
