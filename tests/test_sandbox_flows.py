@@ -431,3 +431,20 @@ def test_caqh_v2_roster_is_restructured(caqh):
     assert "ctl00_phBody_gvRoster" not in page and 'id="providerCards"' in page
     card = re.search(rf'<li class="card" data-caqh-id="{provider.caqh_id}">(.*?)</li>', page, re.S).group(1)
     assert "<strong>Re-attestation Due</strong> (10-day reminder sent)" in card and "Re-Attestation Deadline" in card
+
+
+def test_a_lost_response_leaves_the_submission_recorded_but_unconfirmed(av):
+    claim = claims_of(av, "denied", AV_PAYERS, appealable=True)[0]
+    key = open_claim(av, claim.id, claim.payer)
+    token = csrf_of(av.get(f"/static/web/post/appeals/new?key={key}").text)
+    av.control("POST", "faults", {"lost_response_rate": 1.0, "timeout_seconds": 0,
+                                  "path_prefix": "/static/web/post/appeals/new"})
+    assert av.get("/static/web/post/appeals/").status_code == 200  # outside the prefix: unaffected
+    lost = av.post(f"/static/web/post/appeals/new?key={key}", data={
+        "disputeType": "appeal", "reason": "Other", "contactName": "Sandbox Biller", "__RequestVerificationToken": token},
+        files=[("attachments", ("r.pdf", PDF, "application/pdf"))])
+    assert lost.status_code == 504 and "requestId" not in lost.text
+    truth = av.control("GET", "submissions").json()
+    assert [s["claim_id"] for s in truth] == [claim.id]  # the payer has it; the client never saw the id
+    av.control("POST", "faults", {})
+    assert truth[0]["id"] in av.get("/static/web/post/appeals/").text
