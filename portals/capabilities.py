@@ -91,6 +91,19 @@ class RemittanceRow:
     payer: str = ""
 
 
+@dataclass(frozen=True)
+class RemittanceClaimRow:
+    """One claim as a remittance viewer shows it (the EOB/EOP detail)."""
+
+    claim_number: str
+    # CLP02 (1 processed as primary, 4 denied, 22 reversal, ...).
+    status_code: str
+    billed: Decimal | None
+    paid: Decimal | None
+    # "CO-45", "PR-1", ... in the order shown.
+    adjustments: tuple[str, ...] = ()
+
+
 @runtime_checkable
 class RemittanceDownloads(Protocol):
     async def list_remittances(self, since: date) -> list[RemittanceRow]:
@@ -252,6 +265,6 @@ __all__ = [
     "AppealRequest", "AppealSubmission", "AttestationConfirmation", "Attachment", "CAPABILITIES",
     "ClaimQuery", "ClaimStatusLookup", "ClaimStatusRow", "Credentialing", "DecisionLetters",
     "Download", "ExpiringDocument", "LetterRow", "PreparedSubmission", "RemittanceDownloads",
-    "RemittanceRow", "RosterRow", "SubmissionConfirmation", "SubmittedAppealRow",
+    "RemittanceClaimRow", "RemittanceRow", "RosterRow", "SubmissionConfirmation", "SubmittedAppealRow",
     "appeal_fingerprint", "capability_name",
 ]

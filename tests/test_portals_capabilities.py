@@ -218,3 +218,18 @@ async def test_contract_harness_passes_for_every_builtin_portal(browser, fresh_s
         results = await run_contract(s, data)
     failed = [r for r in results if not r.ok]
     assert results and not failed, failed
+
+
+async def test_availity_remittance_viewer_authenticates_the_check_first(browser, fresh_sandbox):
+    from portals.availity.remittances import RemittanceViewer
+
+    av = fresh_sandbox.availity
+    ds = av.state.dataset
+    remit = next(r for r in ds.remits if ds.payers[r.payer].portal != "uhc" and r.amount > 0)
+    async with session(browser, av) as s:
+        rows = await s.capability("remittances").list_remittances(remit.paid_on)
+        listed = next(r for r in rows if r.check_number == remit.trace_number)
+        claims = await RemittanceViewer(s).view(listed)
+    assert [c.claim_number for c in claims] == [c.claim_id for c in remit.claims]
+    assert [c.paid for c in claims] == [c.paid for c in remit.claims]
+    assert all(a.split("-")[0] in ("CO", "PR", "OA", "PI", "CR") for c in claims for a in c.adjustments)

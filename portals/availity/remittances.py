@@ -6,8 +6,8 @@ from datetime import date
 
 from portals.availity import selectors as sel
 from portals.availity.claim_status import open_app
-from portals.capabilities import Download, RemittanceRow
-from portals.errors import LayoutChanged
+from portals.capabilities import Download, RemittanceClaimRow, RemittanceRow
+from portals.errors import ActionNotAllowed, ClaimNotFound, InvalidRequest, LayoutChanged
 from portals.parsing import money, us_date
 
 # ERA_<payer>_<practice>_<YYYYMMDD>_<trace>.835: the trace (TRN02) is the check/EFT number.
@@ -56,3 +56,61 @@ class Remittances:
             if not await sel.files_next(f).count():
                 raise LayoutChanged(f"835 file listed earlier is gone from the list", landmark="835 files table")
             number += 1
+
+
+class RemittanceViewer:
+    """Availity's Remittance Viewer: a check must be authenticated (number + amount) before it shows."""
+
+    def __init__(self, session):
+        self.session = session
+
+    async def view(self, remit: RemittanceRow) -> list[RemittanceClaimRow]:
+        if not remit.check_number or remit.amount is None:
+            raise InvalidRequest("authenticating a check needs its number and amount")
+        f = await open_app(self.session, sel.VIEWER_APP)
+        await self.session.expect(sel.rv_search(f), "remittance viewer")
+        await sel.rv_search(f).fill(remit.check_number)
+        await sel.rv_search_button(f).click()
+        row = sel.rv_row(f, remit.check_number)
+        found = await self.session.which({"row": row, "none": sel.alert(f)}, "remittance search results")
+        if found == "none":
+            raise ClaimNotFound("the remittance viewer has no such check")
+        authenticate = row.get_by_role("button", name="Authenticate")
+        if await authenticate.count():
+            await authenticate.click()
+            dialog = sel.rv_dialog(f)
+            await dialog.get_by_label("Check/EFT Number").fill(remit.check_number)
+            await dialog.get_by_label("Payment Amount").fill(f"{remit.amount:.2f}")
+            await dialog.get_by_role("button", name="Authenticate Check").click()
+            if await self.session.which({"view": row.get_by_role("link", name="View"),
+                                         "refused": dialog.get_by_role("alert").filter(has_text=re.compile(r"\w"))},
+                                        "check authentication") == "refused":
+                raise ActionNotAllowed("Availity refused to authenticate the check")
+        await row.get_by_role("link", name="View").click()
+        await self.session.expect(sel.rv_detail_heading(f, remit.check_number), "remittance detail")
+        claims = []
+        for section in await sel.rv_claim_sections(f).all():
+            heading = (await section.get_by_role("heading", level=2).inner_text()).strip()
+            summary = (await section.locator("p").first.inner_text()).strip()
+            m = REMIT_CLAIM.search(summary)
+            if m is None:
+                raise LayoutChanged("remittance claim summary has an unknown shape", landmark="remittance detail")
+            more = section.get_by_role("button", name="View More")
+            if await more.count():  # the claim status code hides behind "View More"
+                await more.click()
+            status = section.get_by_role("term").filter(has_text="Claim status code").locator(
+                "xpath=following-sibling::dd[1]")
+            await self.session.expect(status, "remittance claim status code")
+            adjustments = []
+            for cell in await section.get_by_role("row").filter(has=f.get_by_role("cell")).all():
+                texts = await cell.get_by_role("cell").all_inner_texts()
+                if len(texts) >= 6:
+                    adjustments += ADJUSTMENT.findall(texts[5])
+            claims.append(RemittanceClaimRow(heading.split()[1], (await status.inner_text()).strip(),
+                                             money(m.group("billed")), money(m.group("paid")), tuple(adjustments)))
+        return claims
+
+
+# "Billed $220.00 · Paid $85.50"
+REMIT_CLAIM = re.compile(r"Billed \$(?P<billed>-?[\d,.]+) · Paid \$(?P<paid>-?[\d,.]+)")
+ADJUSTMENT = re.compile(r"\b([A-Z]{2}-\w+) \$")

@@ -170,3 +170,35 @@ def dispute_done(f):
 
 def dispute_request_id(f):
     return f.get_by_role("status").locator("strong")
+
+
+# -- remittance viewer -------------------------------------------------------------------
+VIEWER_APP = "/static/web/post/rm/remitviewerui/"
+
+
+def rv_search(f):
+    return f.get_by_label("Search by claim number or check/EFT number")
+
+
+def rv_search_button(f):
+    return f.get_by_role("search").get_by_role("button", name="Search")
+
+
+def rv_table(f):
+    return f.get_by_role("table", name="Remits")
+
+
+def rv_row(f, check_number: str):
+    return rv_table(f).get_by_role("row").filter(has=f.get_by_role("cell", name=check_number, exact=True))
+
+
+def rv_dialog(f):
+    return f.get_by_role("dialog", name="Authenticate Check")
+
+
+def rv_detail_heading(f, check_number: str):
+    return f.get_by_role("heading", name=f"Remittance {check_number}", exact=True)
+
+
+def rv_claim_sections(f):
+    return f.locator("section").filter(has=f.get_by_role("heading", level=2))
