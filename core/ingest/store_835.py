@@ -137,25 +137,41 @@ def _claim_ids(session: Session, payer_id: int, numbers: set[str]) -> dict[str, 
 
 
 def _link_reversal(session: Session, payment_id: int, c: ClaimRecord, payer_id: int, remit_id: int) -> bool:
-    """Point a CLP02=22 reversal at the stored payment it reverses (by CLP07, else CLP01)."""
-    base = (select(ClaimPayment.id, ClaimPayment.charge)
+    """Point a CLP02=22 reversal at the stored payment it reverses.
+
+    Candidates: the payer's earlier, not yet reversed, non-reversal payments with the same CLP07,
+    else the same CLP01. The one whose charge and payment the reversal exactly negates wins, then
+    one whose charge it negates; a CLP07 match may fall back to the most recent payment, a
+    CLP01-only match may not (a re-used patient control number is too weak on its own).
+    """
+    base = (select(ClaimPayment.id, ClaimPayment.charge, ClaimPayment.paid)
             .join(Remittance, Remittance.id == ClaimPayment.remittance_id)
             .where(Remittance.payer_id == payer_id, Remittance.id != remit_id, ClaimPayment.status_code != "22",
                    ClaimPayment.reversed.is_(False))
-            .order_by(ClaimPayment.id.desc()).limit(20))
-    candidates = []
+            .order_by(ClaimPayment.id.desc()).limit(50))
+    original = None
     if c.payer_claim_number:
         candidates = list(session.execute(base.where(ClaimPayment.payer_claim_number == fit(c.payer_claim_number, 80))))
-    if not candidates:
+        original = _best(candidates, c, allow_recent=True)
+    if original is None:
         candidates = list(session.execute(base.where(
             ClaimPayment.patient_control_number == fit(c.patient_control_number, 80))))
-    if not candidates:
+        original = _best(candidates, c, allow_recent=False)
+    if original is None:
         payment = session.get(ClaimPayment, payment_id)
         payment.flags = [*payment.flags, "reversal_original_not_found"]
         return False
-    # Prefer the payment whose charge the reversal negates; else the most recent one.
-    original = next((row for row in candidates if row.charge == -c.charge), candidates[0])
-    session.get(ClaimPayment, original.id).reversed = True
-    session.get(ClaimPayment, payment_id).reverses_id = original.id
+    session.get(ClaimPayment, original).reversed = True
+    session.get(ClaimPayment, payment_id).reverses_id = original
     session.flush()
     return True
+
+
+def _best(candidates: list, c: ClaimRecord, *, allow_recent: bool) -> int | None:
+    for row in candidates:
+        if row.charge == -c.charge and row.paid == -c.paid:
+            return row.id
+    for row in candidates:
+        if row.charge == -c.charge:
+            return row.id
+    return candidates[0].id if candidates and allow_recent else None
