@@ -448,3 +448,12 @@ def test_a_lost_response_leaves_the_submission_recorded_but_unconfirmed(av):
     assert [s["claim_id"] for s in truth] == [claim.id]  # the payer has it; the client never saw the id
     av.control("POST", "faults", {})
     assert truth[0]["id"] in av.get("/static/web/post/appeals/").text
+
+
+def test_fresh_sandbox_restores_the_original_data_after_a_reseed(sandbox):
+    original = sandbox.availity.state.dataset
+    sandbox.availity.reset(seed=99, claims=40)
+    assert sandbox.availity.state.dataset.seed == 99
+    sandbox.reset_all()
+    assert sandbox.availity.state.dataset is original
+    assert sandbox.availity.control("GET", "state")["claims"] == sandbox.claims
