@@ -235,3 +235,16 @@ def test_every_source_row_is_marked_once(db, config):
         from core.store.models.work import RoutingMark
         assert s.scalar(select(func.count()).select_from(RoutingMark)) == 5
     assert _route(db, config).sources_read["claim_payment"] == 0
+
+
+def test_a_reversed_payment_makes_no_items_but_its_replacement_does(db, config):
+    with db.transaction() as s:
+        aetna = rs.payer(s, "AETNA")
+        claim = rs.claim(s, aetna)
+        old = rs.payment(s, rs.remittance(s, aetna), claim, lines=[rs.denied_line("50", "400")])
+        old.reversed = True
+        rs.payment(s, rs.remittance(s, aetna), claim, status="22", lines=[rs.denied_line("50", "-400")])
+        rs.payment(s, rs.remittance(s, aetna), claim, lines=[rs.denied_line("16", "400")])
+    report = _route(db, config)
+    assert report.sources_read["claim_payment"] == 3
+    assert [(i.kind, i.carc) for i in _items(db, kind="denial")] == [("denial", "16")]

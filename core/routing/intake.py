@@ -201,6 +201,8 @@ class _Router:
         contracted = self._line_contracts(claims)
         out: list[Intake] = []
         for r in rows:
+            if r.reversed:
+                continue  # the payer took this adjudication back; its replacement is routed instead
             claim = claims.get(r.claim_id)
             line_views = tuple(LineView(
                 id=ln.id, seq=ln.seq, procedure_code=ln.procedure_code, charge=ln.charge, paid=ln.paid,
