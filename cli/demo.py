@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import os
 import shutil
 import time
 from contextlib import ExitStack
@@ -25,6 +26,7 @@ from rich.console import Console
 from sqlalchemy import select
 
 from cli.context import err_console
+from core import logging as pf_logging
 from core.config import Settings
 from core.errors import PayerfleetError
 
@@ -93,6 +95,8 @@ def demo(
 ) -> None:
     """Run payerfleet end to end against the sandbox portals (about a minute; nothing leaves 127.0.0.1)."""
     out = err_console if as_json else Console()
+    # Events go to stderr (stdout is the summary's); warnings only, the progress lines are the story.
+    pf_logging.configure("console", os.environ.get("PAYERFLEET_LOG_LEVEL", "WARNING"))
     d = Demo(out, as_json)
     _prepare_dir(data_dir)
     current = Settings(data_dir=data_dir, database_url=database_url)
