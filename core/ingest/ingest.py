@@ -1,9 +1,11 @@
 """Ingestion: X12 files (inbox drops or portal downloads) into the store, one transaction per file.
 
 Idempotent at three levels: the file's sha256 (EdiFile), each 835 by payer + TRN02 (Remittance),
-each 277CA rejection by its dedupe key, each 837 claim by payer + CLM01. A file is parsed
-completely before the database is touched, so a bad file writes nothing; the rest of a batch
-continues. Work items are not created here: routing reads the rows this writes.
+each 277CA rejection by its dedupe key, each 837 claim by payer + CLM01. A file is read and
+stored transaction by transaction inside one database transaction, so memory stays at one
+transaction's records and a bad file (even one found truncated at its very end) writes
+nothing; the rest of a batch continues. Work items are not created here: routing reads the
+rows this writes.
 """
 from __future__ import annotations
 
@@ -88,21 +90,14 @@ def _ingest(db: Database, source: Source, *, sha: str, size: int, filename: str,
     if catalog is None:
         # The operator's newer code lists (`payerfleet edi codes load`) apply to every ingestion path.
         catalog = load_catalog(get_settings().data_dir)
+    reader = EdiReader(source, filename=filename, catalog=catalog)
     try:
-        reader = EdiReader(source, filename=filename, catalog=catalog)
-        transactions = reader.read_all()
-        supported = [t for t in transactions if not isinstance(t, OtherTransaction) and not _empty(t)]
-        if not supported:
-            reasons = sorted({t.reason for t in transactions if isinstance(t, OtherTransaction)})
-            raise UnsupportedTransaction("; ".join(reasons) or "no claims, payments or statuses in the file",
-                                         filename=filename)
+        return _write(db, reader, sha=sha, size=size, filename=filename, provenance=provenance)
     except EdiError as exc:
+        # Raised while reading, inside the file's database transaction: it was rolled back whole.
         message = str(exc) if isinstance(exc, EdiParseError) and exc.filename else f"{filename}: {exc}"
         log.warning("edi.rejected_file", sha256=sha, error=type(exc).__name__)
         return FileReport(filename=filename, status="error", sha256=sha, error=message)
-    try:
-        return _write(db, transactions, supported, sha=sha, size=size, filename=filename, provenance=provenance,
-                      file_flags=len(reader.flags))
     except IntegrityError:
         # A concurrent ingester stored the same file first; that one won, this one is the duplicate.
         with db.transaction() as session:
@@ -119,11 +114,6 @@ def _empty(t: Transaction) -> bool:
     return isinstance(t, ClaimSubmission) and not t.claims
 
 
-def _kind(transactions: list[Transaction]) -> str:
-    kinds = {t.type for t in transactions}
-    return kinds.pop() if len(kinds) == 1 else "mixed"
-
-
 def _flag_count(t: Transaction) -> int:
     count = len(t.flags)
     if isinstance(t, Remittance):
@@ -133,17 +123,31 @@ def _flag_count(t: Transaction) -> int:
     return count
 
 
-def _write(db: Database, transactions: list[Transaction], supported: list[Transaction], *, sha: str, size: int,
-           filename: str, provenance: str, file_flags: int) -> FileReport:
+def _write(db: Database, reader: EdiReader, *, sha: str, size: int, filename: str, provenance: str) -> FileReport:
+    """Store the file's transactions as they are read, all in one database transaction.
+
+    Streaming keeps memory to one transaction's records; a read error (truncation found at the
+    end, say) propagates out of the `with` and rolls back everything this file wrote.
+    """
     totals = Outcome()
-    duplicates = 0
+    supported = duplicates = unsupported = flags = 0
+    kinds: set[str] = set()
+    reasons: set[str] = set()
     payers: dict[tuple[str, str], int] = {}
     with db.transaction() as session:
         edi_file = EdiFile(sha256=sha, filename=fit(filename, 500), provenance=fit(provenance, 500), size=size,
-                           kind=_kind(supported))
+                           kind="mixed")
         session.add(edi_file)
         session.flush()
-        for t in supported:
+        for t in reader.transactions():
+            if isinstance(t, OtherTransaction) or _empty(t):
+                unsupported += 1
+                if isinstance(t, OtherTransaction):
+                    reasons.add(t.reason)
+                continue
+            kinds.add(t.type)
+            supported += 1
+            flags += _flag_count(t)
             if isinstance(t, Remittance):
                 trace = t.payment.trace_number or f"no-trn:{sha[:16]}:{t.control_number}"
                 outcome = store_remittance(session, t, edi_file_id=edi_file.id,
@@ -160,14 +164,18 @@ def _write(db: Database, transactions: list[Transaction], supported: list[Transa
                 continue
             for name in ("claims", "denied_lines", "rejections", "reversals_linked"):
                 setattr(totals, name, getattr(totals, name) + getattr(outcome, name))
+        if not kinds:
+            raise UnsupportedTransaction("; ".join(sorted(reasons)) or "no claims, payments or statuses in the file",
+                                         filename=filename)
+        kind = next(iter(kinds)) if len(kinds) == 1 else "mixed"
+        edi_file.kind = kind
         file_id = edi_file.id
     report = FileReport(
-        filename=filename, status="ingested", sha256=sha, kind=_kind(supported), edi_file_id=file_id,
-        transactions=len(supported), duplicate_transactions=duplicates,
-        unsupported_transactions=len(transactions) - len(supported), claims=totals.claims,
-        denied_lines=totals.denied_lines, rejections=totals.rejections, reversals_linked=totals.reversals_linked,
-        flags=file_flags + sum(_flag_count(t) for t in supported))
-    log.info("edi.ingested", edi_file_id=file_id, sha256=sha, kind=report.kind, transactions=report.transactions,
+        filename=filename, status="ingested", sha256=sha, kind=kind, edi_file_id=file_id,
+        transactions=supported, duplicate_transactions=duplicates, unsupported_transactions=unsupported,
+        claims=totals.claims, denied_lines=totals.denied_lines, rejections=totals.rejections,
+        reversals_linked=totals.reversals_linked, flags=len(reader.flags) + flags)
+    log.info("edi.ingested", edi_file_id=file_id, sha256=sha, kind=kind, transactions=supported,
              duplicates=duplicates, claims=report.claims, denied_lines=report.denied_lines,
              rejections=report.rejections, flags=report.flags)
     return report
