@@ -255,3 +255,13 @@ def test_cli_ingest_prints_per_file_counts_and_exits_1_on_errors(db, db_url, tmp
     assert "junk.835" in result.output and "not X12" in result.output
     row = next(line for line in result.output.splitlines() if "era.835" in line)
     assert [cell.strip() for cell in row.split("│")[2:7]] == ["ingested", "1", "1", "1", "0"]
+
+
+def test_truncation_found_after_a_stored_transaction_rolls_the_whole_file_back(db):
+    second = replace(remittance(), control_number="0002", payment=replace(remittance().payment, trace_number="T2"))
+    text = write_835([remittance(), second], ENVELOPE)
+    cut = text[: text.rindex("SE*")]  # the second transaction loses its SE, GE and IEA
+    report = ingest(db, cut, name="cut.835")
+    assert report.status == "error" and "truncated" in report.error and "cut.835" in report.error
+    assert set(counts(db).values()) == {0}
+    assert ingest(db, text, name="whole.835").transactions == 2  # the complete file is not blocked
