@@ -118,6 +118,9 @@ class EchoAutomation:
                 await p.gate.wait()
             for _ in range(5):
                 await asyncio.sleep(0)  # yield to the loop so concurrent runs interleave
+            if params.get("crash_browser"):
+                ctx.browser._slot.browser.crash()
+                raise RuntimeError("Target page, context or browser has been closed")
             if params.get("fail"):
                 raise _error(params["fail"])
             ctx.checkpoint("done")
