@@ -44,6 +44,7 @@ def test_layouts_read_the_same():
                                    for i in range(0, len(one_per_line), 80)),
         "newline terminator": write_835(remittance(), ENVELOPE, delimiters=Delimiters(segment="\n")),
         "crlf terminator": write_835(remittance(), ENVELOPE, delimiters=Delimiters(segment="\n")).replace("\n", "\r\n"),
+        "cr terminator": write_835(remittance(), ENVELOPE, delimiters=Delimiters(segment="\n")).replace("\n", "\r"),
         "bom": "\ufeff" + one_per_line,
     }
     expected = read_all(one_per_line)

@@ -171,9 +171,8 @@ class Tokenizer:
             raise self.error("truncated ISA segment", "ISA")
         component = text[pos + 1]
         term = text[pos + 2]
-        if term == "\r":
-            term = "\n"
-        if term in "\n":
+        if term in "\r\n":
+            # CR, LF or CRLF ends segments: split on the first, the other is stripped as whitespace.
             self._flag("newline_terminator")
         fields = text[:pos].split(element)
         version = fields[12] if len(fields) > 12 else ""
