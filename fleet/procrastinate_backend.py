@@ -166,9 +166,26 @@ class ProcrastinateBackend:
             return [runs.RunInfo.of(r) for r in rows]
 
     async def run_until_idle(self) -> None:
+        """Work until no job is waiting. Procrastinate's `wait=False` stops at the first fetch that
+        finds nothing, which includes jobs only blocked by a running job of the same account; so
+        run it again while that made progress."""
         await self.open()
-        await self.app.run_worker_async(queues=[QUEUE], concurrency=self.runtime.pool.max_contexts,
-                                        wait=False, install_signal_handlers=False, **self._worker_opts())
+        while True:
+            _, done_before = self._counts()
+            await self.app.run_worker_async(queues=[QUEUE], concurrency=self.runtime.pool.max_contexts,
+                                            wait=False, install_signal_handlers=False, **self._worker_opts())
+            waiting, done_after = self._counts()
+            # Stop when nothing waits, or when nothing finished (what waits is blocked elsewhere).
+            if waiting == 0 or done_after == done_before:
+                return
+
+    def _counts(self) -> tuple[int, int]:
+        """(jobs waiting, jobs finished) in the fleet's queue."""
+        with self.runtime.db.engine.connect() as conn:
+            row = conn.execute(text("SELECT count(*) FILTER (WHERE status = 'todo'), "
+                                    "count(*) FILTER (WHERE status NOT IN ('todo', 'doing')) "
+                                    "FROM procrastinate_jobs WHERE queue_name = :q"), {"q": QUEUE}).one()
+            return int(row[0]), int(row[1])
 
     async def run_forever(self, stop: asyncio.Event) -> None:
         await self.open()
