@@ -245,9 +245,10 @@ def reconsider(pc: PortalClient, key: str, kind: str = "reconsideration", files=
 
 
 def test_act_on_a_claim_buttons_follow_claim_state(uhc):
-    pending = next(c for c in claims_of(uhc, "pending", {"UHC"}) if uhc.state.dataset.outcomes[c.id].status_category == "A2")
+    pending = next(c for c in claims_of(uhc, "pending", {"UHC"}) if uhc.state.dataset.outcomes[c.id].status_category != "P3")
     key, page = uhc_open(uhc, pending.id)
-    assert "Acknowledgement" in page and live_actions(page) == set()
+    status = re.search(r'id="claimStatus">([^<]+)<', page).group(1)
+    assert status in ("Acknowledgement", "Pending") and live_actions(page) == set()
     assert page.count('disabled aria-disabled="true"') == 4
     denied = claims_of(uhc, "denied", {"UHC"}, appealable=True)[0]
     key, page = uhc_open(uhc, denied.id)
@@ -457,3 +458,22 @@ def test_fresh_sandbox_restores_the_original_data_after_a_reseed(sandbox):
     sandbox.reset_all()
     assert sandbox.availity.state.dataset is original
     assert sandbox.availity.control("GET", "state")["claims"] == sandbox.claims
+
+
+def test_pending_claims_are_adjudicated_when_the_clock_reaches_their_day(av):
+    av.control("POST", "hurdles", {"idle_timeout_minutes": None})
+    ds = av.state.dataset
+    claim = min((c for c in claims_of(av, "pending", AV_PAYERS)), key=lambda c: ds.outcomes[c.id].scheduled.finalized_on)
+    scheduled = ds.outcomes[claim.id].scheduled
+    before = inquire(av, payerId=claim.payer, claimNumber=claim.id)["rows"][0]
+    assert before["status"] in ("Received", "In Process", "Pending Additional Info") and before["finalizedDate"] == ""
+    remit = ds.remit(scheduled.remit_id)
+    listing = {f["name"] for f in av.control("GET", "files").json()}
+    assert not any(remit.trace_number in name for name in listing)
+    av.control("POST", "clock/advance", {"days": (remit.paid_on - ds.as_of).days})
+    after = inquire(av, payerId=claim.payer, claimNumber=claim.id)["rows"][0]
+    assert after["status"] == {"F1": "Paid", "F2": "Denied"}[scheduled.status_category]
+    assert after["finalizedDate"] == scheduled.finalized_on.strftime("%m/%d/%Y")
+    name = next(f["name"] for f in av.control("GET", "files").json() if remit.trace_number in f["name"])
+    era = av.get(f"/static/web/post/files/download/{name}").text
+    assert f"CLP*{claim.id}*" in era and pyx12_errors(era) == []

@@ -84,6 +84,15 @@ def test_amounts_balance_and_underpayments_fall_below_contract(ds):
         assert outcome.paid < claim.contract_total
 
 
+def test_pending_claims_have_a_future_adjudication(ds):
+    pending = [o for o in ds.outcomes.values() if o.kind == "pending"]
+    assert pending and all(o.scheduled is not None and o.scheduled.finalized_on > ds.as_of for o in pending)
+    scheduled_ids = {c.claim_id for r in ds.scheduled for c in r.claims}
+    assert scheduled_ids == {o.claim_id for o in pending}
+    assert all(r.paid_on > ds.as_of for r in ds.scheduled) and all(r.paid_on < ds.as_of for r in ds.remits)
+    assert not scheduled_ids & {c.claim_id for r in ds.remits for c in r.claims}
+
+
 def test_timely_filing_denials_were_really_filed_late(ds):
     late = [o for o in ds.outcomes.values() if o.category == "timely_filing"]
     assert late
