@@ -24,7 +24,7 @@ def parse(
 ) -> None:
     """Read FILE and print its transactions (a summary, or the stable JSON with --json)."""
     reader = EdiReader(file, filename=str(file), catalog=load_catalog(settings().data_dir))
-    transactions = list(reader.transactions())
+    transactions = reader.read_all()
     if as_json:
         typer.echo(json.dumps(to_json(transactions), indent=2))
         return
