@@ -92,6 +92,8 @@ class Probe:
     max_total: int = 0
     total: int = 0
     gate: asyncio.Event | None = None
+    # Set when a run reaches its last line (tests that drive a long-running worker wait on it).
+    finished: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 class EchoAutomation:
@@ -124,6 +126,7 @@ class EchoAutomation:
             if params.get("fail"):
                 raise _error(params["fail"])
             ctx.checkpoint("done")
+            p.finished.set()
             return {"echo": params.get("tag", ""), "today": ctx.today.isoformat()}
         finally:
             p.active[acc] -= 1

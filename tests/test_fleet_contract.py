@@ -189,3 +189,16 @@ async def test_procrastinate_refuses_sqlite_with_a_clear_error(db, settings, mon
     else:
         with pytest.raises(BackendUnavailable, match="needs PostgreSQL"):
             ProcrastinateBackend(runtime)
+
+
+async def test_long_running_worker_picks_up_runs_and_stops_cleanly(fleet, db):
+    backend = await fleet()
+    add_account(db, "a")
+    stop = asyncio.Event()
+    worker = asyncio.create_task(backend.run_forever(stop))
+    run_id = await submit(backend, "fleet_echo", "a", {"tag": "live"})
+    await asyncio.wait_for(backend.probe.finished.wait(), timeout=60)
+    stop.set()
+    await asyncio.wait_for(worker, timeout=60)
+    run = runs.get_run(db, run_id)
+    assert (run.state, run.result["echo"]) == (runs.SUCCEEDED, "live")
