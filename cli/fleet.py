@@ -5,7 +5,7 @@ import asyncio
 import json
 import signal
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Optional
 
 import typer
@@ -15,7 +15,7 @@ from sqlalchemy import select
 from cli.context import console, database, fail, keys, reports_errors, settings
 from core.config import Settings
 from core.store.db import Database
-from core.store.models import Appeal, Payer, PortalAccount, SubmissionIntent, WorkItem
+from core.store.models import Appeal, Payer, PortalAccount, WorkItem
 from fleet import reconciler, runs
 from fleet.backends import open_fleet
 from fleet.config import FleetConfig, load_fleet_config
