@@ -15,14 +15,16 @@ PDF = b"%PDF-1.4\n" + b"1" * 6000
 
 @dataclass
 class AnchoredClock:
-    """Wall time plus whatever the guard 'waited': the sandbox checks codes against wall time
-    with one step of drift, so a waited-for next step is accepted without really waiting."""
+    """Wall time frozen when the test starts, plus whatever the guard 'waited'. The sandbox checks
+    codes against wall time with one step of drift either way, so a waited-for next step is accepted
+    without really waiting, and tests never depend on where a step boundary falls."""
 
+    start: float = field(default_factory=time.time)
     offset: float = 0.0
     waits: list[float] = field(default_factory=list)
 
     def __call__(self) -> float:
-        return time.time() + self.offset
+        return self.start + self.offset
 
     async def wait(self, seconds: float) -> None:
         self.waits.append(seconds)
@@ -49,14 +51,15 @@ def guard() -> tuple[TotpGuard, AnchoredClock]:
 
 def session(browser, handle, *, index: int = 0, store=None, totp: TotpGuard | None = None,
             sleep: RecordedSleep | None = None, attempts: int = 3, timeout_ms: float = 5_000,
-            password: str | None = None, account_key: str | None = None) -> PortalSession:
+            password: str | None = None, account_key: str | None = None, block_images: bool = True) -> PortalSession:
     """A PortalSession for a sandbox portal; reads retry with recorded (not real) backoff."""
     if store is None:
         store, _ = memory_state_store()
     return PortalSession(
         browser, get(handle.name), base_url=handle.base_url, credentials=credentials(handle, index, password=password),
         state=store, account_key=account_key or f"{handle.name}:{index}", totp=totp or guard()[0],
-        retry=RetryPolicy(attempts=attempts, sleep=sleep or RecordedSleep()), timeout_ms=timeout_ms)
+        retry=RetryPolicy(attempts=attempts, sleep=sleep or RecordedSleep()), timeout_ms=timeout_ms,
+        block_images=block_images)
 
 
 def claim_where(handle, *, kind: str | None = None, category: str | None = None, appealable: bool | None = None):

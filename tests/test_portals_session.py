@@ -51,10 +51,11 @@ async def test_lockout_after_failed_logins_is_account_locked(browser, fresh_sand
 
 async def test_replayed_totp_step_is_rejected_by_the_portal_and_typed(browser, fresh_sandbox):
     caqh = fresh_sandbox.caqh
-    async with session(browser, caqh):
+    totp, clock = guard()
+    async with session(browser, caqh, totp=totp):
         pass
     # A guard that does not know the step was used (another process, no saved state) replays it.
-    blind = TotpGuard()
+    blind = TotpGuard(clock=clock, wait=clock.wait)
     with pytest.raises(MfaRejected, match="already used"):
         async with session(browser, caqh, totp=blind):
             pass
@@ -145,3 +146,13 @@ async def test_v2_markup_fails_loudly_as_layout_changed(browser, fresh_sandbox):
         with pytest.raises(LayoutChanged) as info:
             await s.read(lambda: lookup.lookup(ClaimQuery(claim_number=claim.id, payer=claim.payer)))
     assert info.value.landmark == "claim status form"
+
+
+async def test_images_are_blocked_unless_evidence_needs_them(browser, fresh_sandbox):
+    caqh = fresh_sandbox.caqh
+    image = f"{caqh.base_url}/PM/logo.png"
+    totp, _ = guard()
+    for block, event in ((True, "requestfailed"), (False, "requestfinished")):
+        async with session(browser, caqh, totp=totp, block_images=block) as s:
+            async with s.page.expect_event(event, predicate=lambda r: r.url == image, timeout=5_000):
+                await s.page.evaluate("src => { new Image().src = src; }", image)
