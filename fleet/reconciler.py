@@ -9,6 +9,7 @@ in doubt; no run may click again. Here:
    no matching row -> SAFE_TO_RETRY (the click never reached the payer);
    several rows, or a portal that cannot list submissions -> HUMAN_REVIEW.
 3. `resubmit_safe` queues one fresh submission run per SAFE_TO_RETRY intent (deduplicated).
+`reconcile_all(backend)` does the three in order, working the runs in this process.
 """
 from __future__ import annotations
 
