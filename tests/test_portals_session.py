@@ -156,3 +156,16 @@ async def test_images_are_blocked_unless_evidence_needs_them(browser, fresh_sand
         async with session(browser, caqh, totp=totp, block_images=block) as s:
             async with s.page.expect_event(event, predicate=lambda r: r.url == image, timeout=5_000):
                 await s.page.evaluate("src => { new Image().src = src; }", image)
+
+
+async def test_used_totp_step_travels_with_the_saved_session(browser, fresh_sandbox):
+    caqh = fresh_sandbox.caqh
+    totp, clock = guard()
+    store, box = memory_state_store()
+    async with session(browser, caqh, store=store, totp=totp):
+        pass
+    caqh.advance(minutes=16)  # the saved session idles out
+    other_process = TotpGuard(clock=clock, wait=clock.wait)  # knows nothing but what the vault holds
+    async with session(browser, caqh, store=store, totp=other_process) as s:
+        assert s.logins == 1
+    assert len(clock.waits) == 1  # it waited for the next step instead of replaying the saved one
