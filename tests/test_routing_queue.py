@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select, update
 
 import routing_support as rs
-from core.routing import load_config, queue_page, reprioritise, route_pending, summary, transition
+from core.routing import current_priority, load_config, queue_page, reprioritise, route_pending, summary, transition
 from core.routing.priority import smoothed
 from core.store.models.work import WorkItem
 
@@ -79,7 +79,7 @@ def test_outcomes_teach_recoverability_per_payer_and_carc(db, config):
         assert aetna_item.recoverability == pytest.approx(smoothed(prior, 4, 4.0, strength))
         # Four wins move Aetna up, but nowhere near certainty.
         assert prior < aetna_item.recoverability < 0.7
-        assert aetna_item.priority > uhc_item.priority
+        assert current_priority(s, open_aetna) > current_priority(s, open_uhc)
         assert [r.id for r in queue_page(s, "clinical_docs")] == [open_aetna, open_uhc]
 
 
@@ -89,12 +89,11 @@ def test_reprioritisation_follows_the_calendar(db, config):
         item_id = _item(s, payer=aetna, team="clinical_docs", amount="2000.00", due_in=40, recoverability=0.5).id
     with db.transaction() as s:
         reprioritise(s, TODAY, now=NOW, config=config)
-        before = s.get(WorkItem, item_id)
-        first, action_before = before.priority, before.action
+        first, action_before = current_priority(s, item_id), s.get(WorkItem, item_id).action
     with db.transaction() as s:
         reprioritise(s, TODAY + timedelta(days=30), now=NOW + timedelta(days=30), config=config)
         after = s.get(WorkItem, item_id)
-        assert after.priority > first
+        assert current_priority(s, item_id) > first
         assert (action_before, after.action) == ("work_by_deadline", "work_today")
 
 
@@ -177,3 +176,20 @@ def test_schema_models_and_migrations_agree(db):
         diff = [d for d in compare_metadata(MigrationContext.configure(conn), Base.metadata)
                 if "work_item" in repr(d) or "routing" in repr(d) or "recoverability" in repr(d)]
     assert diff == []
+
+
+def test_routing_queues_new_items_and_closing_takes_them_out(db, config):
+    with db.transaction() as s:
+        aetna = rs.payer(s, "AETNA")
+        rs.payment(s, rs.remittance(s, aetna, paid_on=TODAY), rs.claim(s, aetna, dos=TODAY - timedelta(days=30)),
+                   lines=[rs.denied_line("4", "300.00")])
+        route_pending(s, TODAY, now=NOW, config=config)
+    with db.transaction() as s:
+        [row] = queue_page(s, "coding")
+        item = s.get(WorkItem, row.id)
+        assert row.priority == item.priority > 0  # queued at its routed score before any rescoring
+        transition(s, row.id, "closed_written_off", actor="mgr", now=NOW, reason="duplicate")
+        assert queue_page(s, "coding") == [] and current_priority(s, row.id) is None
+    with db.transaction() as s:
+        reprioritise(s, TODAY, now=NOW, config=config)
+        assert queue_page(s, "coding") == []

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from core.routing.config import RoutingConfig
 from core.routing.priority import score
+from core.routing.reprioritise import set_queue_priority
 from core.routing.sql import insert_ignore
 from core.store.models.work import WorkItem
 
@@ -68,7 +69,9 @@ def _refresh_parent(session: Session, parent_id: int, config: RoutingConfig, tod
     amount = Decimal(str(amount)).quantize(Decimal("0.01"))
     recoverability = session.scalar(select(WorkItem.recoverability).where(WorkItem.id == parent_id))
     window = config.table.clustering.window_days
+    priority = score(amount, due, today, recoverability, config.table.priority)
+    set_queue_priority(session, parent_id, priority)
     session.execute(update(WorkItem).where(WorkItem.id == parent_id).values(
-        amount=amount, priority=score(amount, due, today, recoverability, config.table.priority), due_on=due,
+        amount=amount, priority=priority, due_on=due,
         reason=f"{n} open members: repeat cluster from one payer within {window} days", updated_at=now)
         .execution_options(synchronize_session=False))

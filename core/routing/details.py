@@ -5,6 +5,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.routing.config import RoutingConfig, load_config
+from core.routing.queues import current_priority
 from core.routing.states import TRANSITIONS, get_item
 from core.store.models import Payer, PayerTouch
 from core.store.models.work import WorkItemTransition
@@ -19,6 +20,7 @@ def item_details(session: Session, item_id: int, config: RoutingConfig | None = 
     config = config or load_config()
     item = get_item(session, item_id, lock=False)
     out = {name: getattr(item, name) for name in FIELDS}
+    out["queue_priority"] = current_priority(session, item_id)
     out["next_states"] = sorted(TRANSITIONS[item.state]) + ([] if not item.is_open else ["closed_written_off"])
     payer = session.get(Payer, item.payer_id) if item.payer_id else None
     out["payer"] = payer.code if payer else None

@@ -12,13 +12,14 @@ from datetime import date, datetime, time, timezone
 from decimal import Decimal
 
 import structlog
-from sqlalchemy import and_, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from core.routing.builder import Intake, PayerInfo, Routed, route
 from core.routing.classify import Adj, LineView, PaymentView, classify_payment, status_kind
 from core.routing.clusters import cluster_root_causes
 from core.routing.config import RoutingConfig, load_config
+from core.routing.reprioritise import enqueue
 from core.routing.sql import insert_ignore
 from core.store.models import (
     Adjustment,
@@ -64,12 +65,14 @@ def route_pending(session: Session, today: date, *, now: datetime | None = None,
     """Route every rejection, claim payment and status event not yet routed; returns counts."""
     now = now or datetime.combine(today, time.min, tzinfo=timezone.utc)
     router = _Router(session, config or load_config(), today, now)
+    last_id = session.scalar(select(func.max(WorkItem.id))) or 0
     for kind, loader in (("rejection", router.rejections), ("claim_payment", router.payments),
                          ("status_event", router.status_events)):
         for ids, intakes in loader(batch_size):
             router.store(kind, ids, intakes)
     clusters = cluster_root_causes(session, router.config, today=today, now=now)
     router.report.root_causes, router.report.clustered = clusters
+    enqueue(session, after_id=last_id)
     log.info("routing.routed", **router.report.as_dict())
     return router.report
 

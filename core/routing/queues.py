@@ -9,7 +9,7 @@ from sqlalchemy import case, false, func, select, true
 from sqlalchemy.orm import Session
 
 from core.store.models import Payer
-from core.store.models.work import WorkItem
+from core.store.models.work import WorkItem, WorkQueueEntry
 
 # Kinds whose dollars were refused (tasks and root-cause parents repeat their members'; a pending
 # claim is not refused yet).
@@ -46,21 +46,29 @@ class QueueRow:
 
 
 def queue_page(session: Session, team: str, *, limit: int = 50) -> list[QueueRow]:
-    """One team's open items, highest priority first (one index range scan)."""
+    """One team's open items, highest current priority first: one range scan of
+    ix_work_queue_page, then `limit` primary-key lookups into work_items."""
+    page = (select(WorkQueueEntry.work_item_id, WorkQueueEntry.priority).where(WorkQueueEntry.team == team)
+            .order_by(WorkQueueEntry.priority.desc(), WorkQueueEntry.work_item_id.desc()).limit(limit).subquery())
     stmt = (select(WorkItem.id, WorkItem.kind, WorkItem.team, WorkItem.category, WorkItem.carc, Payer.code,
                    WorkItem.amount, WorkItem.appeal_deadline, WorkItem.due_on, WorkItem.sla_due_at,
-                   WorkItem.priority, WorkItem.action, WorkItem.state, WorkItem.owner, WorkItem.parent_id,
+                   page.c.priority, WorkItem.action, WorkItem.state, WorkItem.owner, WorkItem.parent_id,
                    WorkItem.reason)
+            .select_from(page).join(WorkItem, WorkItem.id == page.c.work_item_id)
             .outerjoin(Payer, Payer.id == WorkItem.payer_id)
-            .where(WorkItem.team == team, WorkItem.is_open == true())
-            .order_by(WorkItem.priority.desc(), WorkItem.id.desc()).limit(limit))
+            .order_by(page.c.priority.desc(), page.c.work_item_id.desc()))
     return [QueueRow(*row) for row in session.execute(stmt)]
 
 
+def current_priority(session: Session, item_id: int) -> float | None:
+    """The item's score in the queue now; None once it is closed."""
+    return session.scalar(select(WorkQueueEntry.priority).where(WorkQueueEntry.work_item_id == item_id))
+
+
 def teams_with_work(session: Session, teams: list[str]) -> list[str]:
-    """The given teams that have open items (one index probe each, never a table scan)."""
+    """The given teams that have queued items (one index probe each, never a table scan)."""
     return [team for team in teams if session.scalar(
-        select(WorkItem.id).where(WorkItem.team == team, WorkItem.is_open == true()).limit(1)) is not None]
+        select(WorkQueueEntry.work_item_id).where(WorkQueueEntry.team == team).limit(1)) is not None]
 
 
 @dataclass(frozen=True)

@@ -1,17 +1,17 @@
-"""Full re-prioritisation: relearn recoverability from outcomes, then rescore every open item in
-one UPDATE (bulk SQL, so a million items take seconds, not a Python loop)."""
+"""Full re-prioritisation: relearn recoverability from outcomes, then rescore every open item with
+bulk SQL (a million items take seconds, not a Python loop); the work_queue table helpers."""
 from __future__ import annotations
 
 from datetime import date, datetime, time, timezone
 
 import structlog
-from sqlalchemy import Float, and_, case, cast, delete, func, literal, select, true, update
+from sqlalchemy import Float, and_, case, cast, delete, func, insert, literal, select, true, update
 from sqlalchemy.orm import Session
 
 from core.routing.config import RoutingConfig, load_config
 from core.routing.priority import smoothed
 from core.routing.sql import days_until, insert_ignore
-from core.store.models.work import RecoverabilityStat, WorkItem
+from core.store.models.work import RecoverabilityStat, WorkItem, WorkQueueEntry
 
 log = structlog.get_logger()
 
@@ -43,7 +43,9 @@ def learn(session: Session, config: RoutingConfig, *, now: datetime) -> int:
 
 def reprioritise(session: Session, today: date, *, now: datetime | None = None,
                  config: RoutingConfig | None = None) -> int:
-    """Relearn, then rescore recoverability, priority and the work-today flag of every open item."""
+    """Relearn recoverability, then rescore every open item: the few items whose recoverability or
+    work-today flag changed are updated in place, and the narrow work_queue table is rebuilt whole
+    (a bulk INSERT ... SELECT, far cheaper than rewriting a million wide rows)."""
     now = now or datetime.combine(today, time.min, tzinfo=timezone.utc)
     config = config or load_config()
     learned = learn(session, config, now=now)
@@ -51,24 +53,57 @@ def reprioritise(session: Session, today: date, *, now: datetime | None = None,
     policy = table.priority
     stat = RecoverabilityStat.__table__
     items = WorkItem.__table__
+    queue = WorkQueueEntry.__table__
+    is_open = items.c.is_open == true()
+
+    # 1. Recoverability from the learned table, else the category prior. Tasks and root-cause
+    #    parents keep theirs. Only rows whose value moves are written.
     learned_p = (select(stat.c.probability)
                  .where(and_(stat.c.payer_id == items.c.payer_id, stat.c.carc == items.c.carc))
                  .scalar_subquery())
     prior = case({c.name: c.prior for c in table.categories}, value=items.c.category,
                  else_=table.category("triage").prior)
-    # Tasks and root-cause parents keep their own recoverability (set from their category).
-    recoverability = case((items.c.kind.in_(("task", "root_cause")), items.c.recoverability),
-                          else_=func.coalesce(learned_p, prior))
+    fresh = func.coalesce(learned_p, prior)
+    session.execute(update(items).where(is_open, items.c.kind.not_in(("task", "root_cause")),
+                                        items.c.recoverability != fresh)
+                    .values(recoverability=fresh, updated_at=now))
+
+    # 2. Urgency moves every day: flip work_today <-> work_by_deadline where it changed.
     days = func.coalesce(days_until(session, items.c.due_on, today), policy.no_deadline_days)
     clamped = case((days < 0, 0), else_=days)
+    due_soon = and_(items.c.amount >= policy.work_today_min_amount, clamped <= policy.work_today_max_days)
+    wanted = case((due_soon, "work_today"), else_="work_by_deadline")
+    session.execute(update(items).where(is_open, items.c.kind != "task",
+                                        items.c.action.in_(("work_today", "work_by_deadline")),
+                                        items.c.action != wanted)
+                    .values(action=wanted, updated_at=now))
+
+    # 3. Rebuild the queue: amount x urgency x recoverability for every open item.
     horizon = float(policy.urgency_horizon_days)
     urgency = literal(horizon) / (literal(horizon) + cast(clamped, Float))
-    priority = cast(items.c.amount, Float) * urgency * recoverability
-    work_today = and_(items.c.amount >= policy.work_today_min_amount, clamped <= policy.work_today_max_days)
-    action = case((items.c.action.in_(("work_today", "work_by_deadline")) & (items.c.kind != "task"),
-                   case((work_today, "work_today"), else_="work_by_deadline")), else_=items.c.action)
-    result = session.execute(update(items).where(items.c.is_open == true()).values(
-        recoverability=recoverability, priority=priority, action=action, updated_at=now))
-    count = result.rowcount or 0
+    score = cast(items.c.amount, Float) * urgency * items.c.recoverability
+    session.execute(delete(queue))
+    session.execute(insert(queue).from_select(
+        ["work_item_id", "team", "priority"], select(items.c.id, items.c.team, score).where(is_open)))
+    # psycopg reports no rowcount for INSERT ... SELECT; count the rebuilt queue instead.
+    count = session.scalar(select(func.count()).select_from(queue)) or 0
     log.info("routing.reprioritised", items=count, learned_pairs=learned)
     return count
+
+
+def enqueue(session: Session, *, after_id: int) -> None:
+    """Queue every open item with id > after_id that is not queued yet, at its routed priority."""
+    items = WorkItem.__table__
+    queue = WorkQueueEntry.__table__
+    missing = (select(items.c.id, items.c.team, items.c.priority)
+               .outerjoin(queue, queue.c.work_item_id == items.c.id)
+               .where(items.c.id > after_id, items.c.is_open == true(), queue.c.work_item_id.is_(None)))
+    session.execute(insert(queue).from_select(["work_item_id", "team", "priority"], missing))
+
+
+def dequeue(session: Session, item_id: int) -> None:
+    session.execute(delete(WorkQueueEntry).where(WorkQueueEntry.work_item_id == item_id))
+
+
+def set_queue_priority(session: Session, item_id: int, priority: float) -> None:
+    session.execute(update(WorkQueueEntry).where(WorkQueueEntry.work_item_id == item_id).values(priority=priority))

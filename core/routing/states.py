@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.routing.errors import InvalidTransition, WorkItemNotFound
+from core.routing.reprioritise import dequeue
 from core.store.models import PayerTouch
 from core.store.models.work import WorkItem, WorkItemTransition
 
@@ -80,6 +81,7 @@ def move(session: Session, item: WorkItem, to_state: str, *, actor: str, now: da
     item.state = to_state
     item.updated_at = now
     if to_state in CLOSED:
+        dequeue(session, item.id)
         item.is_open = False
         item.closed_at = now
         if recovered_amount is None:

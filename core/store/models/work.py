@@ -15,8 +15,6 @@ class WorkItem(IdMixin, CreatedMixin, Base):
     __tablename__ = "work_items"
     __table_args__ = (
         Index("ix_work_items_payer_carc", "payer_id", "carc"),
-        # Queue page: one backward index scan per team over open items (migration 0003).
-        Index("ix_work_items_open_queue", "team", "is_open", "priority", "id"),
     )
     # Source-derived key (e.g. "835:<claim_payment_id>:<line seq>:<carc>"): one item per finding.
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
@@ -44,6 +42,7 @@ class WorkItem(IdMixin, CreatedMixin, Base):
     appeal_deadline: Mapped[date | None]
     sla_due_at: Mapped[datetime | None]
     follow_up_on: Mapped[date | None] = mapped_column(index=True)
+    # Score when routed; the current score of an open item is WorkQueueEntry.priority.
     priority: Mapped[float] = mapped_column(Float, default=0.0)
     # work_today | root_cause | correct_resubmit | write_off
     action: Mapped[str] = mapped_column(String(20))
@@ -91,6 +90,17 @@ class RecoverabilityStat(IdMixin, Base):
     # Beta-smoothed toward the category prior.
     probability: Mapped[float] = mapped_column(Float)
     updated_at: Mapped[datetime]
+
+
+class WorkQueueEntry(Base):
+    """An open work item's current priority; rebuilt whole by each full re-prioritisation."""
+
+    __tablename__ = "work_queue"
+    __table_args__ = (Index("ix_work_queue_page", "team", "priority", "work_item_id"),)
+    # No foreign key: the table is truncated and refilled in bulk.
+    work_item_id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    team: Mapped[str] = mapped_column(String(40))
+    priority: Mapped[float] = mapped_column(Float)
 
 
 class RoutingMark(Base):
