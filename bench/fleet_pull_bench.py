@@ -47,7 +47,11 @@ PG_ADMIN = os.environ.get("PAYERFLEET_BENCH_PG_URL", "postgresql+psycopg://root@
 # -- /proc accounting (no psutil here) -----------------------------------------------------
 def _children(pid: int) -> list[int]:
     out = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:  # the process ended while we looked
+        return out
+    for task in tasks:
         try:
             out += [int(c) for c in (task / "children").read_text().split()]
         except OSError:
@@ -200,6 +204,9 @@ def plan_ref(sandbox, portal: str) -> dict:
 
 
 async def main(args) -> None:
+    from core import logging as pf_logging
+
+    pf_logging.configure("console", "WARNING")  # as a production worker runs: no debug chatter
     workdir = Path(tempfile.mkdtemp(prefix="fleet-bench-"))
     results = []
     try:
