@@ -4,8 +4,10 @@
     .venv/bin/python bench/routing_bench.py --n 100000 --backends sqlite
 
 Goals (issue 7): full re-prioritisation < 60 s and a queue page < 50 ms, on both backends.
-Source rows (claims, 835 claim payments, lines, CAS adjustments) are bulk-inserted first; that load
-is timed separately and is not part of the goal. PostgreSQL gets a private database that is dropped
+Source rows are bulk-inserted first (claims, 835 claim payments with two denied lines each and a
+third line that is patient responsibility or, for every tenth claim, paid under its contracted rate;
+277CA rejections for 2 % of claims; pending status pulls for 1 %); that load is timed separately and
+is not part of the goal. PostgreSQL gets a private database that is dropped
 afterwards. Not a test: it prints figures.
 """
 from __future__ import annotations
@@ -32,10 +34,13 @@ from core.store.db import Database  # noqa: E402
 from core.store.models import (  # noqa: E402
     Adjustment,
     Claim,
+    ClaimLine,
     ClaimPayment,
+    ClaimStatusEvent,
     EdiFile,
     LinePayment,
     Payer,
+    Rejection,
     Remittance,
 )
 from core.store.models.work import WorkItem  # noqa: E402
@@ -123,9 +128,21 @@ def load(db: Database, n_denials: int, seed: int = 7) -> float:
         line_rows = s.execute(select(LinePayment.id, LinePayment.claim_payment_id, LinePayment.seq)
                               .order_by(LinePayment.id)).all()
 
+    # Every 10th claim has a contracted rate on line 3, paid short: an underpayment (CO-45).
+    contracted = set(claim_ids[::10])
+    with db.transaction() as s:
+        for batch in _chunks({"claim_id": c, "line_number": 3, "procedure_qualifier": "HC", "procedure_code": "99213",
+                              "modifiers": "", "units": Decimal(1), "charge": Decimal("300.00"),
+                              "contracted_amount": Decimal("200.00"), "diagnosis_pointers": ""} for c in contracted):
+            s.execute(insert(ClaimLine), batch)
+    short_paid = {cp for cp, claim in zip(cp_ids, claim_ids) if claim in contracted}
+
     def adjustments():
         for line_id, cp, seq in line_rows:
-            if seq == 3:  # a patient-responsibility line: never a denial
+            if seq == 3 and cp in short_paid:
+                yield {"claim_payment_id": cp, "line_payment_id": line_id, "group_code": "CO", "reason_code": "45",
+                       "amount": Decimal("100.00")}
+            elif seq == 3:  # a patient-responsibility line: never a denial
                 yield {"claim_payment_id": cp, "line_payment_id": line_id, "group_code": "PR", "reason_code": "2",
                        "amount": Decimal("60.00")}
             else:
@@ -136,6 +153,17 @@ def load(db: Database, n_denials: int, seed: int = 7) -> float:
     with db.transaction() as s:
         for batch in _chunks(adjustments()):
             s.execute(insert(Adjustment), batch)
+    # 277CA rejections for 2 % of claims and pending status pulls for 1 %: the other two sources.
+    with db.transaction() as s:
+        for batch in _chunks({"dedupe_key": uuid.uuid4().hex, "edi_file_id": file_id, "payer_id": remit_payer[i // per_remit],
+                              "claim_id": claim_ids[i], "level": "claim", "status": "A7:21",
+                              "amount": Decimal("900.00"), "effective_date": TODAY - timedelta(days=rng.randrange(0, 10)),
+                              "created_at": NOW} for i in range(0, n_claims, 50)):
+            s.execute(insert(Rejection), batch)
+        for batch in _chunks({"dedupe_key": uuid.uuid4().hex, "claim_id": claim_ids[i], "category": "P1",
+                              "status_code": "20", "billed": Decimal("900.00"), "as_of": TODAY, "created_at": NOW}
+                             for i in range(7, n_claims, 100)):
+            s.execute(insert(ClaimStatusEvent), batch)
     return time.perf_counter() - start
 
 
