@@ -233,3 +233,21 @@ async def test_availity_remittance_viewer_authenticates_the_check_first(browser,
     assert [c.claim_number for c in claims] == [c.claim_id for c in remit.claims]
     assert [c.paid for c in claims] == [c.paid for c in remit.claims]
     assert all(a.split("-")[0] in ("CO", "PR", "OA", "PI", "CR") for c in claims for a in c.adjustments)
+
+
+async def test_v2_cosmetic_renames_are_survived_and_structural_changes_fail_loudly(browser, fresh_sandbox):
+    from portals.errors import LayoutChanged
+
+    uhc = fresh_sandbox.uhc
+    claim = claim_where(uhc, kind="denied", appealable=True)
+    totp, _ = guard()
+    async with session(browser, uhc, totp=totp) as s:
+        await (await s.capability("appeals").prepare(AppealRequest(claim.id, "Other", "Please review."))).submit()
+    uhc.set_variant("v2")  # pages renamed ("Claim Requests", "Payment Documents"); results become cards
+    async with session(browser, uhc, totp=totp, timeout_ms=2_000) as s:
+        listed = await s.capability("appeals").list_submitted()
+        payments = await s.capability("remittances").list_remittances(date(2026, 9, 1))
+        letters = await s.capability("letters").list_letters()
+        with pytest.raises(LayoutChanged):
+            await s.capability("claim_status").lookup(ClaimQuery(claim_number=claim.id))
+    assert [r.claim_number for r in listed] == [claim.id] and payments and letters

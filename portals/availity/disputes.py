@@ -81,7 +81,7 @@ class Disputes:
 
     async def _dashboard(self):
         f = await open_app(self.session, sel.APPEALS_APP)
-        await self.session.expect(sel.appeals_heading(f), "appeals dashboard")
+        await self.session.expect(sel.appeals_table(f), "appeals dashboard")
         return f
 
     async def _rows(self) -> list[tuple[list[str], object]]:

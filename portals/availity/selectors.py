@@ -75,14 +75,6 @@ def cs_result_rows(f):
     return cs_results(f).get_by_role("row").filter(has=f.get_by_role("cell"))
 
 
-def cs_next_page(f):
-    return f.get_by_role("navigation", name="Pagination").get_by_role("button", name="Next")
-
-
-def cs_page_info(f, number: int):
-    return f.get_by_text(re.compile(rf"^Page {number} of \d+$"))
-
-
 def cs_busy(f):
     return f.get_by_role("progressbar")
 
@@ -111,10 +103,6 @@ def cd_dispute(f):
 
 
 # -- files (ERA 835 downloads) -----------------------------------------------------------
-def files_heading(f):
-    return f.get_by_role("heading", name="EDI Files")
-
-
 def files_table(f):
     return f.get_by_role("table", name="835 files")
 
@@ -128,16 +116,13 @@ def files_next(f):
 
 
 # -- appeals -----------------------------------------------------------------------------
-def appeals_heading(f):
-    return f.get_by_role("heading", name="Appeals", exact=True)
+def appeals_table(f):
+    # Found by its columns, not the page title ("Appeals" / "Appeals & Disputes").
+    return f.get_by_role("table").filter(has=f.get_by_role("columnheader", name="Request ID", exact=True))
 
 
 def appeals_rows(f):
-    return f.get_by_role("table").get_by_role("row").filter(has=f.get_by_role("cell"))
-
-
-def dispute_heading(f):
-    return f.get_by_role("heading", name="Dispute Claim")
+    return appeals_table(f).get_by_role("row").filter(has=f.get_by_role("cell"))
 
 
 def dispute_type(f, kind: str):

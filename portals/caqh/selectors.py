@@ -24,10 +24,6 @@ def notice_continue(root):
         has_not=root.locator("input[type=password]")).get_by_role("button", name="Continue", exact=True)
 
 
-def roster_heading(root):
-    return root.get_by_role("heading", name="Practice Manager Roster")
-
-
 def roster_table(root):
     return root.get_by_role("table").filter(has=root.get_by_role("columnheader", name="CAQH Provider ID"))
 

@@ -118,9 +118,9 @@ class Claims:
     async def list_submitted(self, since: date | None = None) -> list[SubmittedAppealRow]:
         await self.session.goto(sel.REQUESTS)
         page = self.session.page
-        await self.session.expect(sel.requests_heading(page), "submitted requests")
+        table = await self.session.expect(sel.requests_table(page), "submitted requests")
         rows = []
-        for row in await sel.table_rows(page).all():
+        for row in await sel.table_rows(table).all():
             cells = [c.strip() for c in await row.get_by_role("cell").all_inner_texts()]
             if len(cells) < 6:
                 continue  # "No requests submitted."

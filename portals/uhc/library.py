@@ -22,12 +22,12 @@ class Letters:
 
     async def _open(self):
         await self.session.goto(sel.DOCUMENTS)
-        await self.session.expect(sel.documents_heading(self.session.page), "document library")
+        return await self.session.expect(sel.documents_table(self.session.page), "document library")
 
     async def list_letters(self, since: date | None = None) -> list[LetterRow]:
-        await self._open()
+        table = await self._open()
         letters = []
-        for row in await sel.table_rows(self.session.page).all():
+        for row in await sel.table_rows(table).all():
             cells = [c.strip() for c in await row.get_by_role("cell").all_inner_texts()]
             if len(cells) < 5:
                 continue
@@ -38,9 +38,9 @@ class Letters:
 
     async def download_letter(self, letter: LetterRow) -> Download:
         await open_claim(self.session, letter.claim_number)
-        await self._open()
+        table = await self._open()
         page = self.session.page
-        row = sel.table_rows(page).filter(has=page.get_by_role("cell", name=letter.letter_id, exact=True))
+        row = sel.table_rows(table).filter(has=page.get_by_role("cell", name=letter.letter_id, exact=True))
         if not await row.count():
             raise LayoutChanged("a listed document is gone from the Document Library", landmark="document library")
         file = await self.session.download(row.get_by_role("link", name="Download").click)
@@ -55,15 +55,15 @@ class Payments:
 
     async def _open(self, number: int):
         await self.session.goto(f"{sel.PAYMENTS}?page={number}")
-        await self.session.expect(sel.payments_heading(self.session.page), "payments")
+        return await self.session.expect(sel.payments_table(self.session.page), "payments")
 
     async def list_remittances(self, since: date) -> list[RemittanceRow]:
         rows: list[RemittanceRow] = []
         number = 1
         while True:
-            await self._open(number)
+            table = await self._open(number)
             page = self.session.page
-            for row in await sel.table_rows(page).all():
+            for row in await sel.table_rows(table).all():
                 cells = [c.strip() for c in await row.get_by_role("cell").all_inner_texts()]
                 if len(cells) < 4:
                     continue
@@ -80,9 +80,9 @@ class Payments:
     async def download_835(self, remit: RemittanceRow) -> Download:
         number = 1
         while True:
-            await self._open(number)
+            table = await self._open(number)
             page = self.session.page
-            row = sel.table_rows(page).filter(has=page.get_by_role("cell", name=remit.remit_id, exact=True))
+            row = sel.table_rows(table).filter(has=page.get_by_role("cell", name=remit.remit_id, exact=True))
             if await row.count():
                 file = await self.session.download(row.get_by_role("link", name="Download 835").click)
                 return Download(file.filename, file.data, "application/edi-x12")

@@ -32,23 +32,7 @@ def notice_continue(root):
     return root.get_by_role("button", name="Continue to portal")
 
 
-def nav(root, name: str):
-    return root.get_by_role("navigation", name="Main").get_by_role("link", name=name)
-
-
 # -- claims ------------------------------------------------------------------------------
-def claims_heading(root):
-    return root.get_by_role("heading", name="Claims & Payments")
-
-
-def claim_number(root):
-    return root.get_by_label("Claim number", exact=True)
-
-
-def search_button(root):
-    return root.get_by_role("search").get_by_role("button", name="Search")
-
-
 def results_table(root):
     return root.get_by_role("table").filter(has=root.get_by_role("columnheader", name="Claim Status"))
 
@@ -79,16 +63,7 @@ def act_on_claim(root):
     return root.get_by_role("region", name="Act on a Claim")
 
 
-def action(root, label: str):
-    # Live actions are links styled as buttons; greyed-out ones are disabled buttons.
-    return act_on_claim(root).get_by_role("button", name=label)
-
-
 # -- reconsideration form ----------------------------------------------------------------
-def request_heading(root):
-    return root.get_by_role("heading", name="Create Claim Reconsideration")
-
-
 def request_reason(root):
     return root.get_by_label("Reason for request")
 
@@ -114,20 +89,27 @@ def tracking_number(root):
 
 
 # -- lists -------------------------------------------------------------------------------
-def requests_heading(root):
-    return root.get_by_role("heading", name="Reconsiderations & Appeals")
+def data_table(root, first_column: str):
+    # Lists are found by their columns, not their page titles: a renamed page is not a new layout.
+    return root.locator("main").get_by_role("table").filter(
+        has=root.get_by_role("columnheader", name=first_column, exact=True))
 
 
-def table_rows(root):
-    return root.locator("main").get_by_role("table").get_by_role("row").filter(has=root.get_by_role("cell"))
+def requests_table(root):
+    return data_table(root, "Tracking Number")
 
 
-def documents_heading(root):
-    return root.get_by_role("heading", name="Document Library")
+def documents_table(root):
+    return data_table(root, "Document")
 
 
-def payments_heading(root):
-    return root.get_by_role("heading", name="Payments", exact=True)
+def payments_table(root):
+    return data_table(root, "File")
+
+
+def table_rows(table):
+    # `has` is matched inside each row, so it must be built from the page, not from the table.
+    return table.get_by_role("row").filter(has=table.page.get_by_role("cell"))
 
 
 def next_page(root):
