@@ -82,7 +82,7 @@ def record_rows(ctx: RunContext, rows: list[ClaimStatusRow]) -> tuple[int, int]:
                 dedupe_key=key, claim_id=_claim_id(s, row), account_id=ctx.account.id, run_id=ctx.run_id,
                 patient_control_number=row.patient_control_number or None,
                 payer_claim_number=row.claim_number or None, category=row.category or "",
-                status_code=",".join(row.codes)[:10] or None, status_text=row.status_text,
+                status_code=row.status_code or None, status_text=row.status_text,
                 billed=row.billed, paid=row.paid, as_of=ctx.today))
             recorded += 1
     return recorded, unchanged

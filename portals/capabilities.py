@@ -61,6 +61,8 @@ class ClaimStatusRow:
     # CARC (and RARC) codes the portal lists for the claim, e.g. ("CO-197", "N54").
     codes: tuple[str, ...] = ()
     check_number: str = ""
+    # X12 277 claim status code (STC01-2, e.g. "65"), where the portal shows it.
+    status_code: str = ""
 
 
 @runtime_checkable

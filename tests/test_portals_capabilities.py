@@ -39,7 +39,7 @@ async def test_availity_claim_status_matches_the_payer_record(browser, fresh_san
             await lookup.search(date(2026, 1, 1), date(2026, 12, 31))
     o = truth(av, denied)
     assert (row.claim_number, row.category, row.paid) == (denied.id, o.status_category, o.paid)
-    assert row.billed == denied.charge and row.finalized_on == o.finalized_on
+    assert row.billed == denied.charge and row.finalized_on == o.finalized_on and row.status_code == o.status_code
     assert any(code.startswith(("CO-", "PR-", "OA-")) for code in row.codes)
 
 

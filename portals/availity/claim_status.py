@@ -89,6 +89,8 @@ class ClaimStatus:
         status = [t.strip() for t in await sel.cd_status(f).all_inner_texts()]
         status_text = status[0] if status else ""
         category = status[1].split(" - ")[0].strip() if len(status) > 1 else ""
+        # "65 - Claim/line has been paid." or "21:40 - ..." (code, then the entity on rejections)
+        status_code = status[2].split(" - ")[0].split(":")[0].strip() if len(status) > 2 else ""
 
         async def panel(label: str) -> str:
             return (await sel.cd_panel_value(f, label).inner_text()).strip()
@@ -105,4 +107,4 @@ class ClaimStatus:
             paid=money(await panel("Paid Amount"), landmark="paid amount"),
             service_from=us_date((await panel("Service Dates")).split(" - ")[0], landmark="service dates"),
             finalized_on=us_date(await panel("Finalized Date"), landmark="finalized date"),
-            codes=tuple(codes), check_number=await panel("Check Number"))
+            codes=tuple(codes), check_number=await panel("Check Number"), status_code=status_code)
