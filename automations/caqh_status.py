@@ -56,7 +56,7 @@ class CaqhStatus:
         except ValueError as exc:
             raise InvalidParams(f"caqh_status: {exc}") from exc
         async with open_session(ctx) as session:
-            await checkpoint(ctx, "session_open")
+            await checkpoint(ctx, "session_open", session)
             cred: Credentialing = session.capability("credentialing")
             roster = await session.read(cred.roster)
             await checkpoint(ctx, "roster_read", session)

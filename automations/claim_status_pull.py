@@ -120,7 +120,7 @@ class ClaimStatusPull:
         rows: list[ClaimStatusRow] = []
         not_found = 0
         async with open_session(ctx) as session:
-            await checkpoint(ctx, "session_open")
+            await checkpoint(ctx, "session_open", session)
             lookup: ClaimStatusLookup = session.capability("claim_status")
             if p.claims:
                 for ref in p.claims:

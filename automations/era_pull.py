@@ -50,7 +50,7 @@ class EraPull:
         downloaded = skipped = 0
         results: list[str] = []
         async with open_session(ctx) as session:
-            await checkpoint(ctx, "session_open")
+            await checkpoint(ctx, "session_open", session)
             remits: RemittanceDownloads = session.capability("remittances")
             rows = await session.read(lambda: remits.list_remittances(since))
             await checkpoint(ctx, "remits_listed", session)

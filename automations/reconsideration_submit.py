@@ -160,7 +160,7 @@ class ReconsiderationSubmit:
         clicked = False
         try:
             async with open_session(ctx, block_images=False) as session:
-                await checkpoint(ctx, "session_open")
+                await checkpoint(ctx, "session_open", session)
                 appeals: AppealSubmission = session.capability("appeals")
                 prepared = await session.read(lambda: appeals.prepare(request))
                 await checkpoint(ctx, "form_filled", session, **links)
