@@ -64,6 +64,10 @@ class ReconsiderationParams(BaseModel):
     note: str
     attachments: tuple[AttachmentRef, ...] = ()
     payer: str = ""
+    # "reconsideration" or "appeal" where the portal distinguishes them (Availity disputes).
+    kind: str = "reconsideration"
+    contact_name: str = ""
+    contact_phone: str = ""
     appeal_id: int | None = None
     level: int = 1
     # Defaults to "appeal:<appeal_id>:level:<level>"; required when there is no appeal row.
@@ -80,13 +84,13 @@ class ReconsiderationParams(BaseModel):
         return self.idempotency_key or f"appeal:{self.appeal_id}:level:{self.level}"
 
     def request(self) -> AppealRequest:
-        return AppealRequest(self.claim_number, self.reason, self.note,
-                             tuple(a.load() for a in self.attachments), self.payer)
+        return AppealRequest(self.claim_number, self.reason, self.note, tuple(a.load() for a in self.attachments),
+                             self.payer, self.kind, self.contact_name, self.contact_phone)
 
 
 def plan_intent(ctx: RunContext, p: ReconsiderationParams) -> tuple[int, str, str | None]:
     """The intent for this act, created PLANNED if new; returns (id, state, confirmation)."""
-    fingerprint = appeal_fingerprint(p.claim_number, p.reason)
+    fingerprint = appeal_fingerprint(p.claim_number, p.reason, p.kind)
     for _ in range(2):
         try:
             with ctx.db.transaction() as s:

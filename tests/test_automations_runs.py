@@ -241,3 +241,14 @@ async def test_bad_credentials_are_captured_at_login(make_ctx, fresh_sandbox, db
         await registry.get("caqh_status").run(ctx, {})
     with db.transaction() as s:
         assert s.scalar(select(func.count()).select_from(EvidenceEntry).where(EvidenceEntry.run_id == ctx.run_id)) > 0
+
+
+async def test_availity_dispute_through_the_automation(make_ctx, fresh_sandbox, db):
+    av = fresh_sandbox.availity
+    claim = claim_where(av, kind="denied", appealable=True)
+    params = {**_recon_params(claim, "k5"), "reason": "Claim denied incorrectly", "payer": claim.payer,
+              "contact_name": "Pat Biller"}
+    result = await registry.get("reconsideration_submit").run(make_ctx(av), params)
+    assert [s["id"] for s in av.submissions()] == [result["confirmation_number"]]
+    assert intent(db, "k5").fingerprint == {"kind": "reconsideration", "claim_number": claim.id,
+                                            "reason": "Claim denied incorrectly"}
