@@ -83,9 +83,9 @@ class ReconsiderationParams(BaseModel):
     def key(self) -> str:
         return self.idempotency_key or f"appeal:{self.appeal_id}:level:{self.level}"
 
-    def request(self) -> AppealRequest:
+    def request(self, default_contact: str) -> AppealRequest:
         return AppealRequest(self.claim_number, self.reason, self.note, tuple(a.load() for a in self.attachments),
-                             self.payer, self.kind, self.contact_name, self.contact_phone)
+                             self.payer, self.kind, self.contact_name or default_contact, self.contact_phone)
 
 
 def plan_intent(ctx: RunContext, p: ReconsiderationParams) -> tuple[int, str, str | None]:
@@ -151,7 +151,8 @@ class ReconsiderationSubmit:
     async def run(self, ctx: RunContext, params: dict[str, Any]) -> dict[str, Any]:
         try:
             p = ReconsiderationParams.model_validate(params)
-            request = p.request()
+            # Forms that require a contact get the account's billing office unless the run names a person.
+            request = p.request(default_contact=f"{ctx.account.alias} billing office")
         except (ValueError, OSError) as exc:
             raise InvalidParams(f"reconsideration_submit: {exc}") from exc
         intent_id, state, confirmation = plan_intent(ctx, p)

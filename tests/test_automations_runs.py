@@ -246,9 +246,10 @@ async def test_bad_credentials_are_captured_at_login(make_ctx, fresh_sandbox, db
 async def test_availity_dispute_through_the_automation(make_ctx, fresh_sandbox, db):
     av = fresh_sandbox.availity
     claim = claim_where(av, kind="denied", appealable=True)
-    params = {**_recon_params(claim, "k5"), "reason": "Claim denied incorrectly", "payer": claim.payer,
-              "contact_name": "Pat Biller"}
+    params = {**_recon_params(claim, "k5"), "reason": "Claim denied incorrectly", "payer": claim.payer}
     result = await registry.get("reconsideration_submit").run(make_ctx(av), params)
-    assert [s["id"] for s in av.submissions()] == [result["confirmation_number"]]
+    received = av.submissions()
+    assert [s["id"] for s in received] == [result["confirmation_number"]]
+    assert received[0]["fields"]["contact_name"] == "sbx-availity billing office"  # no person named: the office
     assert intent(db, "k5").fingerprint == {"kind": "reconsideration", "claim_number": claim.id,
                                             "reason": "Claim denied incorrectly"}
