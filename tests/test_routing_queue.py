@@ -166,15 +166,18 @@ def test_over_recovery_is_not_negative_loss(db, config):
     assert (out.recovered, out.written_off, out.at_risk) == (Decimal("104.50"), Decimal("0.00"), Decimal("0.00"))
 
 
-def test_schema_models_and_migrations_agree(db):
+def test_schema_models_and_migrations_agree_even_after_a_rebuild(db, config):
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
     from core.store.models import Base
 
+    with db.transaction() as s:  # the PostgreSQL rebuild drops and recreates the page index
+        reprioritise(s, TODAY, now=NOW, config=config)
+
     with db.engine.connect() as conn:
         diff = [d for d in compare_metadata(MigrationContext.configure(conn), Base.metadata)
-                if "work_item" in repr(d) or "routing" in repr(d) or "recoverability" in repr(d)]
+                if any(name in repr(d) for name in ("work_item", "work_queue", "routing", "recoverability"))]
     assert diff == []
 
 
