@@ -3,38 +3,30 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# Exception class name -> consequence. Looked up along the exception's MRO, so a portal's own
-# subclass of e.g. PortalUnavailable inherits its parent's consequence.
+from portals.errors import CONSEQUENCES as PORTAL_CONSEQUENCES
+
+# Run-level consequences of the errors that are not portal errors, by class name (looked up along
+# the MRO). Portal errors carry their own decided consequence (portals.errors.CONSEQUENCES) and are
+# never listed here, so there is one table per error and no two tables can disagree.
 #   retry_later : transient; the next scheduled or on-demand run will try again
-#   relogin     : the session is gone; the next run logs in afresh
-#   alert       : an operator must look (layout changed, locked account, bad config)
+#   alert       : an operator must look (bad config, unknown failure, key trouble)
 #   human_review: money may have moved; a person decides (never retried automatically)
 #   none        : the input was wrong; fix it and submit again
 CONSEQUENCES: dict[str, str] = {
-    "PortalUnavailable": "retry_later",
-    "PortalTimeout": "retry_later",
-    "RateLimited": "retry_later",
     "DatabaseUnavailable": "retry_later",
     "RunTimedOut": "retry_later",
     "BrowserCrashed": "retry_later",
-    "SessionExpired": "relogin",
-    "LayoutChanged": "alert",
-    "AccountLocked": "alert",
-    "BadCredentials": "alert",
-    "MfaRejected": "alert",
     "KeyMissing": "alert",
     "DecryptionFailed": "alert",
     "AccountNotAuthorised": "alert",
     "RunAbandoned": "alert",
     "InternalError": "alert",
     "SubmissionNotAllowed": "human_review",
-    "SubmissionInDoubt": "human_review",
     "InvalidParams": "none",
-    "ClaimNotFound": "none",
-    "ActionNotAllowed": "none",
     "NotFound": "none",
     "UnknownAutomation": "none",
 }
+_PORTAL_CONSEQUENCES = {cls.__name__: c.value for cls, c in PORTAL_CONSEQUENCES.items()}
 
 
 @dataclass(frozen=True)
@@ -65,4 +57,7 @@ def classify(exc: BaseException) -> Outcome:
 
 
 def consequence_of(error_type: str | None) -> str | None:
-    return None if error_type is None else CONSEQUENCES.get(error_type, "alert")
+    """The consequence recorded for a stored error type (the same answer classify gave)."""
+    if error_type is None:
+        return None
+    return _PORTAL_CONSEQUENCES.get(error_type) or CONSEQUENCES.get(error_type, "alert")

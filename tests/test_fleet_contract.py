@@ -97,7 +97,7 @@ async def test_typed_failures_end_runs_and_other_accounts_carry_on(fleet, db):
     await backend.run_until_idle()
     got = {rid: runs.get_run(db, rid) for rid in (down, locked, boom, fine)}
     assert (got[down].state, got[down].error_type, consequence_of(got[down].error_type)) == \
-        (runs.FAILED, "PortalUnavailable", "retry_later")
+        (runs.FAILED, "PortalUnavailable", "retry_read")
     assert (got[locked].state, got[locked].error_type) == (runs.FAILED, "AccountLocked")
     # An untyped crash is reported by type only: its message may quote page text (PHI).
     assert (got[boom].error_type, got[boom].error_message) == ("InternalError", "unexpected ZeroDivisionError")
