@@ -88,16 +88,45 @@ def record_rows(ctx: RunContext, rows: list[ClaimStatusRow]) -> tuple[int, int]:
     return recorded, unchanged
 
 
-def stored_claims(ctx: RunContext, since: date, to: date, payers: tuple[str, ...] = ()) -> list[ClaimQuery]:
-    """Claims in the store with a first service date in [since, to] (of `payers`, if given), as queries."""
-    query = (select(Claim.patient_control_number, Payer.code, Claim.dos_from)
+@dataclass(frozen=True)
+class StoredClaim:
+    """A claim we billed, with what a member search needs (member id and date of birth may be missing)."""
+
+    number: str
+    payer: str
+    member_id: str
+    patient_dob: date | None
+    dos_from: date | None
+    dos_to: date | None
+
+    def query(self) -> ClaimQuery:
+        return ClaimQuery(claim_number=self.number, payer=self.payer)
+
+
+def stored_claims(ctx: RunContext, since: date, to: date, payers: tuple[str, ...] = ()) -> list[StoredClaim]:
+    """Claims in the store with a first service date in [since, to] (of `payers`, if given)."""
+    query = (select(Claim.patient_control_number, Payer.code, Claim.member_id, Claim.patient_dob, Claim.dos_from,
+                    Claim.dos_to)
              .join(Payer, Payer.id == Claim.payer_id)
              .where(Claim.dos_from >= since, Claim.dos_from <= to).order_by(Claim.dos_from, Claim.id))
     if payers:
         query = query.where(Payer.code.in_(payers))
     with ctx.db.transaction() as s:
         found = s.execute(query).all()
-    return [ClaimQuery(claim_number=number, payer=payer) for number, payer, _ in found]
+    return [StoredClaim(number, payer, (member or "").strip(), dob, dos_from, dos_to)
+            for number, payer, member, dob, dos_from, dos_to in found]
+
+
+def member_groups(claims: list[StoredClaim]) -> tuple[dict[tuple[str, str, date], list[StoredClaim]], list[StoredClaim]]:
+    """Claims grouped by (payer, member id, date of birth) for one member search each; the rest alone."""
+    groups: dict[tuple[str, str, date], list[StoredClaim]] = {}
+    alone: list[StoredClaim] = []
+    for c in claims:
+        if c.member_id and c.patient_dob is not None and c.dos_from is not None:
+            groups.setdefault((c.payer, c.member_id, c.patient_dob), []).append(c)
+        else:
+            alone.append(c)
+    return groups, alone
 
 
 def _claim_id(s, row: ClaimStatusRow) -> int | None:
@@ -122,26 +151,29 @@ class ClaimStatusPull:
         async with open_session(ctx) as session:
             await checkpoint(ctx, "session_open", session)
             lookup: ClaimStatusLookup = session.capability("claim_status")
+
+            async def one(query: ClaimQuery) -> None:
+                nonlocal not_found
+                try:
+                    rows.append(await session.read(lambda: lookup.lookup(query)))
+                    await ctx.evidence.capture_page(session.page, "claim_read")
+                except ClaimNotFound:
+                    not_found += 1
+
             if p.claims:
                 for ref in p.claims:
-                    query = ClaimQuery(**ref.model_dump())
-                    try:
-                        rows.append(await session.read(lambda q=query: lookup.lookup(q)))
-                        await ctx.evidence.capture_page(session.page, "claim_read")
-                    except ClaimNotFound:
-                        not_found += 1
+                    await one(ClaimQuery(**ref.model_dump()))
             else:
                 to = p.service_to or ctx.today
                 since = p.service_from or to - timedelta(days=p.lookback_days)
                 try:
                     rows = await session.read(lambda: lookup.search(since, to))
                 except CapabilityNotSupported:
-                    # No date-range search on this portal: look up the claims we billed in the range.
-                    for query in stored_claims(ctx, since, to, p.payers):
-                        try:
-                            rows.append(await session.read(lambda q=query: lookup.lookup(q)))
-                        except ClaimNotFound:
-                            not_found += 1
+                    # No date-range search on this portal: look up the claims we billed in the range,
+                    # one member search per patient where the portal has it.
+                    for query in await self._by_member(ctx, session, lookup, stored_claims(ctx, since, to, p.payers),
+                                                       rows):
+                        await one(query)
             await checkpoint(ctx, "results_read", session)
         try:
             recorded, unchanged = record_rows(ctx, rows)
@@ -152,6 +184,40 @@ class ClaimStatusPull:
         summary = ClaimStatusSummary(len(rows) + not_found, recorded, unchanged, not_found)
         log.info("claim_status.pulled", run_id=ctx.run_id, account=ctx.account.alias, **summary.as_dict())
         return summary.as_dict()
+
+    @staticmethod
+    async def _by_member(ctx: RunContext, session, lookup, claims: list[StoredClaim],
+                         rows: list[ClaimStatusRow]) -> list[ClaimQuery]:
+        """Member searches append the rows of our claims they list; returns what still needs a lookup.
+
+        A claim a search does not list, and one listed only as "Rejected" (the list has no
+        acknowledgment category, which routing needs), is looked up alone. Listed claims we did not
+        bill in the range are not recorded: the pull records the claims it was asked about.
+        """
+        groups, alone = member_groups(claims)
+        left = [c.query() for c in alone]
+        if getattr(lookup, "search_member", None) is None:
+            return left + [c.query() for g in groups.values() for c in g]
+
+        async def evidence() -> None:
+            await ctx.evidence.capture_page(session.page, "results_page")
+
+        for index, ((payer, member, dob), group) in enumerate(groups.items()):
+            try:
+                found = await session.read(lambda m=member, d=dob, g=group, py=payer: lookup.search_member(
+                    m, d, min(c.dos_from for c in g), max(c.dos_to or c.dos_from for c in g),
+                    payer=py, on_page=evidence))
+            except CapabilityNotSupported:
+                return left + [c.query() for g in list(groups.values())[index:] for c in g]
+            listed = {r.claim_number: r for r in found} | {r.patient_control_number: r for r in found}
+            for c in group:
+                row = listed.get(c.number)
+                if row is None or (row.status_text == "Rejected" and not row.category):
+                    left.append(c.query())
+                else:
+                    rows.append(row)
+        log.info("claim_status.member_searches", run_id=ctx.run_id, searches=len(groups), alone=len(left))
+        return left
 
 
 CLAIM_STATUS_PULL = ClaimStatusPull()

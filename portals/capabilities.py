@@ -8,7 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Protocol, runtime_checkable
+from typing import Awaitable, Callable, Protocol, runtime_checkable
+
+# Called once per results page while the page shows (automations capture evidence there).
+PageHook = Callable[[], Awaitable[None]]
 
 
 # -- values ------------------------------------------------------------------------------
@@ -76,6 +79,16 @@ class ClaimStatusLookup(Protocol):
 
         Portals without a date-range search raise CapabilityNotSupported; callers then look up
         the claims they know one by one.
+        """
+        ...
+
+    async def search_member(self, member_id: str, date_of_birth: date, service_from: date | None = None,
+                            service_to: date | None = None, *, payer: str = "",
+                            on_page: PageHook | None = None) -> list[ClaimStatusRow]:
+        """Every claim of one member (id + date of birth) in the service range, all result pages read.
+
+        Rows carry what the results list shows (no codes). An unknown member or no claims is [];
+        `payer` picks the payer on multi-payer portals. Portals without it raise CapabilityNotSupported.
         """
         ...
 
@@ -266,7 +279,7 @@ def capability_name(protocol: type) -> str:
 __all__ = [
     "AppealRequest", "AppealSubmission", "AttestationConfirmation", "Attachment", "CAPABILITIES",
     "ClaimQuery", "ClaimStatusLookup", "ClaimStatusRow", "Credentialing", "DecisionLetters",
-    "Download", "ExpiringDocument", "LetterRow", "PreparedSubmission", "RemittanceDownloads",
+    "Download", "ExpiringDocument", "LetterRow", "PageHook", "PreparedSubmission", "RemittanceDownloads",
     "RemittanceClaimRow", "RemittanceRow", "RosterRow", "SubmissionConfirmation", "SubmittedAppealRow",
     "appeal_fingerprint", "capability_name",
 ]

@@ -4,9 +4,17 @@ from __future__ import annotations
 from datetime import date
 
 from portals.availity import selectors as sel
-from portals.capabilities import ClaimQuery, ClaimStatusRow
-from portals.errors import CapabilityNotSupported, ClaimNotFound, PortalError, PortalUnavailable
-from portals.parsing import money, us_date
+import re
+
+from portals.capabilities import ClaimQuery, ClaimStatusRow, PageHook
+from portals.errors import CapabilityNotSupported, ClaimNotFound, InvalidRequest, LayoutChanged, PortalError, PortalUnavailable
+from portals.parsing import money, us_date, us_date_keys
+
+# The results list shows words; these are the 277 categories the words stand for. "Rejected" is left
+# blank: the list does not say which acknowledgment category (A3/A6/A7/A8) rejected it.
+LIST_CATEGORY = {"Received": "A2", "In Process": "P1", "Pending Additional Info": "P3", "Paid": "F1",
+                 "Denied": "F2"}
+PAGE_INFO = re.compile(r"Page (\d+) of (\d+)")
 
 
 async def open_app(session, app_path: str):
@@ -58,6 +66,63 @@ class ClaimStatus:
     async def search(self, service_from: date, service_to: date) -> list[ClaimStatusRow]:
         raise CapabilityNotSupported("Availity claim status needs a claim number or a member; no date-range search")
 
+    async def search_member(self, member_id: str, date_of_birth: date, service_from: date | None = None,
+                            service_to: date | None = None, *, payer: str = "",
+                            on_page: PageHook | None = None) -> list[ClaimStatusRow]:
+        """One member inquiry per payer (the given one, else each), every results page read."""
+        if not member_id.strip() or date_of_birth is None:
+            raise InvalidRequest("an Availity member search needs a member id and a date of birth")
+        f = await open_app(self.session, sel.CLAIM_STATUS_APP)
+        await self.session.expect(sel.cs_heading(f), "claim status form")
+        options = await self._payer_options(f)
+        if payer:
+            wanted = payer.strip().lower()
+            payers = [v for v, label in options.items() if wanted in (v.lower(), label.strip().lower())]
+        else:
+            payers = list(options)
+        rows: list[ClaimStatusRow] = []
+        for index, value in enumerate(payers):
+            if index:
+                f = await open_app(self.session, sel.CLAIM_STATUS_APP)
+                await self.session.expect(sel.cs_heading(f), "claim status form")
+            rows.extend(await self._member_pages(f, value, member_id.strip(), date_of_birth, service_from,
+                                                 service_to, on_page))
+        return rows
+
+    async def _member_pages(self, f, payer: str, member_id: str, birth: date, dos_from: date | None,
+                            dos_to: date | None, on_page: PageHook | None) -> list[ClaimStatusRow]:
+        await sel.cs_payer(f).select_option(value=payer)
+        await sel.cs_member_id(f).fill(member_id)
+        await sel.cs_birth_date(f).press_sequentially(us_date_keys(birth))
+        if dos_from:
+            await sel.cs_from(f).press_sequentially(us_date_keys(dos_from))
+        if dos_to:
+            await sel.cs_to(f).press_sequentially(us_date_keys(dos_to))
+        await sel.cs_submit(f).click()
+        found = await self.session.which({"rows": sel.cs_result_rows(f), "alert": sel.alert(f)},
+                                         "member search results")
+        if found == "alert":
+            text = (await sel.alert(f).first.inner_text()).strip()
+            if sel.NOT_FOUND.search(text):
+                return []
+            if sel.OUTAGE.search(text):
+                raise PortalUnavailable("Availity: claim status search failed")
+            raise InvalidRequest("Availity refused the member search")
+        rows: list[ClaimStatusRow] = []
+        while True:
+            info = PAGE_INFO.search(await (await self.session.expect(sel.cs_page_info(f), "results page")).inner_text())
+            if info is None:
+                raise LayoutChanged("Availity results show no page number", landmark="results page")
+            number, pages = int(info.group(1)), int(info.group(2))
+            for row in await sel.cs_result_rows(f).all():
+                rows.append(_list_row([c.strip() for c in await row.get_by_role("cell").all_inner_texts()]))
+            if on_page is not None:
+                await on_page()
+            if number >= pages:
+                return rows
+            await sel.cs_next_page(f).click()
+            await self.session.expect(sel.cs_page_info(f, number + 1), "next results page")
+
     async def _payer_options(self, f) -> dict[str, str]:
         pairs = await sel.cs_payer(f).locator("option").evaluate_all("os => os.map(o => [o.value, o.text])")
         return {value: label for value, label in pairs if value}
@@ -108,3 +173,16 @@ class ClaimStatus:
             service_from=us_date((await panel("Service Dates")).split(" - ")[0], landmark="service dates"),
             finalized_on=us_date(await panel("Finalized Date"), landmark="finalized date"),
             codes=tuple(codes), check_number=await panel("Check Number"), status_code=status_code)
+
+
+def _list_row(cells: list[str]) -> ClaimStatusRow:
+    """A #claimsTable row: claim number, patient, service dates, billed, paid, status, finalized."""
+    if len(cells) < 7:
+        raise LayoutChanged("Availity claim results row has fewer columns than expected", landmark="claim results")
+    number, status = cells[0], cells[5]
+    return ClaimStatusRow(
+        claim_number=number, patient_control_number=number, category=LIST_CATEGORY.get(status, ""),
+        status_text=status, billed=money(cells[3], landmark="billed amount"),
+        paid=money(cells[4], landmark="paid amount"),
+        service_from=us_date(cells[2].split(" - ")[0], landmark="service dates"),
+        finalized_on=us_date(cells[6], landmark="finalized date"))

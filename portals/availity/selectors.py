@@ -62,6 +62,24 @@ def cs_to(f):
     return f.get_by_label("To Date", exact=True)
 
 
+def cs_member_id(f):
+    return f.get_by_label("Member ID", exact=True)
+
+
+def cs_birth_date(f):
+    return f.get_by_label("Date of Birth", exact=True)
+
+
+def cs_page_info(f, number: int | None = None):
+    # "Page X of Y"; with a number, only once that page shows (the results are re-rendered per page).
+    text = re.compile(rf"^Page {number} of \d+$" if number else r"^Page \d+ of \d+$")
+    return f.get_by_role("navigation", name="Pagination").get_by_text(text)
+
+
+def cs_next_page(f):
+    return f.get_by_role("navigation", name="Pagination").get_by_role("button", name="Next")
+
+
 def cs_submit(f):
     return f.get_by_role("button", name="Submit", exact=True)
 

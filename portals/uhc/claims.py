@@ -1,6 +1,7 @@
 """UHC Claims & Payments: claim search and detail, Act on a Claim, reconsiderations and their list."""
 from __future__ import annotations
 
+import re
 from datetime import date
 from urllib.parse import urlencode
 
@@ -10,6 +11,7 @@ from portals.capabilities import (
     ClaimQuery,
     ClaimStatusRow,
     Download,
+    PageHook,
     SubmissionConfirmation,
     SubmittedAppealRow,
 )
@@ -19,6 +21,7 @@ from portals.errors import (
     CapabilityNotSupported,
     ClaimNotFound,
     InvalidRequest,
+    LayoutChanged,
     SubmitOutcomeUnknown,
 )
 from portals.parsing import money, us_date
@@ -27,6 +30,9 @@ from portals.uhc import selectors as sel
 # UHC shows words, not X12 categories; this is the mapping the 277 category codes imply.
 CATEGORY = {"Paid": "F1", "Partially Paid": "F1", "Denied": "F2", "Adjusted": "F3", "Pending": "P1",
             "Acknowledgement": "A2"}
+PAGE_INFO = re.compile(r"Page (\d+) of (\d+)")
+# Alerts that mean "nothing to list" rather than a refused search.
+NO_CLAIMS = re.compile(r"No claims match|not found", re.I)
 # [THIN] UHC's upload limits are not public; the sandbox's plausible limits.
 RULES = AttachmentRules(max_files=10, min_bytes=1, max_bytes=25 * 1024 * 1024, max_total_bytes=100 * 1024 * 1024,
                         extensions=frozenset("pdf jpg jpeg png tif tiff doc docx txt".split()))
@@ -79,6 +85,38 @@ class Claims:
     async def search(self, service_from: date, service_to: date) -> list[ClaimStatusRow]:
         raise CapabilityNotSupported("UHC claim search needs a claim number or a member with date of birth")
 
+    async def search_member(self, member_id: str, date_of_birth: date, service_from: date | None = None,
+                            service_to: date | None = None, *, payer: str = "",
+                            on_page: PageHook | None = None) -> list[ClaimStatusRow]:
+        """The member search (one payer: `payer` is ignored), every results page read."""
+        if not member_id.strip() or date_of_birth is None:
+            raise InvalidRequest("a UHC member search needs a member id and a date of birth")
+        query = {"go": "1", "memberId": member_id.strip(), "dateOfBirth": date_of_birth.strftime("%m/%d/%Y"),
+                 "dosFrom": service_from.strftime("%m/%d/%Y") if service_from else "",
+                 "dosTo": service_to.strftime("%m/%d/%Y") if service_to else ""}
+        await self.session.goto(sel.CLAIMS + "?" + urlencode(query))
+        page = self.session.page
+        found = await self.session.which({"rows": sel.results_table(page), "alert": sel.alert(page)},
+                                         "member search results")
+        if found == "alert":
+            if NO_CLAIMS.search((await sel.alert(page).first.inner_text()).strip()):
+                return []
+            raise InvalidRequest("UHC refused the member search")
+        rows: list[ClaimStatusRow] = []
+        while True:
+            info = PAGE_INFO.search(await (await self.session.expect(sel.page_info(page), "results page")).inner_text())
+            if info is None:
+                raise LayoutChanged("UHC results show no page number", landmark="results page")
+            number, pages = int(info.group(1)), int(info.group(2))
+            for row in await sel.table_rows(sel.results_table(page)).all():
+                rows.append(_list_row([c.strip() for c in await row.get_by_role("cell").all_inner_texts()]))
+            if on_page is not None:
+                await on_page()
+            if number >= pages:
+                return rows
+            await sel.next_page(page).click()
+            await self.session.expect(sel.page_info(page, number + 1), "next results page")
+
     async def download_eob(self, number: str) -> Download:
         """The claim's EOB PDF: it opens in a new tab as an attachment."""
         await open_claim(self.session, number)
@@ -128,6 +166,18 @@ class Claims:
             if since is None or submitted is None or submitted >= since:
                 rows.append(SubmittedAppealRow(cells[0], cells[1], cells[3], submitted, cells[5], cells[2].lower()))
         return rows
+
+
+def _list_row(cells: list[str]) -> ClaimStatusRow:
+    """A results row: claim number, patient, date of service, billed, paid, claim status."""
+    if len(cells) < 6:
+        raise LayoutChanged("UHC claim results row has fewer columns than expected", landmark="claim results")
+    number, status = cells[0], cells[5]
+    # "Rejected" has no category here: the list does not show the rejection's 277 category.
+    return ClaimStatusRow(
+        claim_number=number, patient_control_number=number, category=CATEGORY.get(status, ""), status_text=status,
+        billed=money(cells[3], landmark="billed"), paid=money(cells[4], landmark="paid"),
+        service_from=us_date(cells[2], landmark="date of service"))
 
 
 class PreparedRequest:

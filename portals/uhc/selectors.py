@@ -112,5 +112,11 @@ def table_rows(table):
     return table.get_by_role("row").filter(has=table.page.get_by_role("cell"))
 
 
+def page_info(root, number: int | None = None):
+    # "Page X of Y"; with a number, only once that page shows.
+    text = re.compile(rf"^Page {number} of \d+$" if number else r"^Page \d+ of \d+$")
+    return root.get_by_role("navigation", name="Pagination").get_by_text(text)
+
+
 def next_page(root):
     return root.get_by_role("navigation", name="Pagination").get_by_role("link", name="Next")
