@@ -1,16 +1,17 @@
 """835 remittance reader: one ST..SE into a Remittance, checking balances and codes as flags.
 
-The read is two passes: the segment walk gathers each claim's raw pieces (as small lists, the
-cheapest container Python builds), then `_build` turns them into frozen records once the
-payment date is known (code validity is judged at the service or payment date). A 10,000-claim
-file builds about 60,000 records, so the hot paths below are inlined on purpose.
+The segment walk gathers each claim's raw pieces (in small lists, the cheapest container Python
+builds) and turns the claim into frozen records as soon as its loop ends, so a big file's raw
+segments never pile up. Code validity is judged at the payment date when a line or claim has
+none, so a claim that ends before any BPR is kept raw and built at SE (as are all after it).
+A 10,000-claim file builds about 60,000 records, so the hot paths below are inlined on purpose.
 """
 from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
 
-from core.edi.elements import ZERO, TxContext, address, el, person
+from core.edi.elements import ZERO, TxContext, address, el, parse_day, person
 from core.edi.records import (
     Adjustment, ClaimPayment, Contact, Party, Payment, Person, ProviderAdjustment, Remark, Remittance, ServiceLine,
     fast_constructor,
@@ -40,7 +41,13 @@ def read_835(ctx: TxContext) -> Remittance:
     production: date | None = None
     parties: dict[str, dict] = {}
     party: dict | None = None
-    claims: list[list] = []
+    # Claims built as they end; raw ones left for SE; TxContext flags their building raised.
+    built: list[ClaimPayment] = []
+    deferred: list[list] = []
+    late: list[str] = []
+    builder = _ClaimBuilder(ctx)
+    paid_on: object = _UNSEEN
+    flags = ctx.flags
     claim: list | None = None
     line: list | None = None
     plb: list[ProviderAdjustment] = []
@@ -82,9 +89,20 @@ def read_835(ctx: TxContext) -> Remittance:
             line = [seg, None, None, [], [], "", None]
             claim[7].append(line)
         elif sid == "CLP":
+            if claim is not None:
+                if bpr is None or deferred:
+                    deferred.append(claim)
+                else:
+                    if paid_on is _UNSEEN:
+                        paid_on = parse_day(el(bpr, 16)) or production
+                    # Flags raised now belong after the header's (as if built at SE): set them aside.
+                    mark = len(flags)
+                    built.append(builder.claim(claim, paid_on))
+                    if len(flags) > mark:
+                        late.extend(flags[mark:])
+                        del flags[mark:]
             claim = [seg, [], [], {}, None, None, None, []]
             line = None
-            claims.append(claim)
         elif sid == "NM1":
             if claim is not None:
                 people = claim[3]
@@ -155,7 +173,9 @@ def read_835(ctx: TxContext) -> Remittance:
                     party["per"] = seg
         elif sid == "SE":
             ctx.check_se(seg, count)
-            return _build(ctx, bpr, trn, production, parties, claims, plb)
+            if claim is not None:
+                deferred.append(claim)
+            return _build(ctx, bpr, trn, production, parties, builder, built, late, deferred, plb)
         elif sid == "LX":
             line = None
         elif sid in _ENVELOPE:
@@ -207,7 +227,7 @@ def _party(data: dict | None, ctx: TxContext, role: str) -> Party:
                  address=address(data.get("N3"), data.get("N4")), contact=contact, tax_id=data.get("tax_id", ""))
 
 
-def _build(ctx: TxContext, bpr, trn, production, parties, claims, plb) -> Remittance:
+def _build(ctx: TxContext, bpr, trn, production, parties, builder, built, late, deferred, plb) -> Remittance:
     if bpr is None:
         ctx.flag("missing_bpr")
         bpr = ["BPR"]
@@ -222,7 +242,11 @@ def _build(ctx: TxContext, bpr, trn, production, parties, claims, plb) -> Remitt
         credit_debit=el(bpr, 3), format=el(bpr, 5), bank_details=tuple(bank), date=ctx.day(el(bpr, 16), "BPR16"),
         originator_id=el(trn, 3))
     when = payment.date or production
-    built = _ClaimBuilder(ctx).build_all(claims, when)
+    for text in late:
+        ctx.flag(text)
+    for c in deferred:
+        built.append(builder.claim(c, when))
+    built = tuple(built)
     for adj in plb:
         problem = ctx.code_flag("plb_reasons", adj.reason, adj.fiscal_period_end or when)
         if problem:
@@ -250,92 +274,89 @@ class _ClaimBuilder:
         # (group, reason, date) -> the catalog's flags for that adjustment, () when it is fine.
         self.adjustment_flags: dict[tuple, tuple[str, ...]] = {}
 
-    def build_all(self, claims: list[list], paid_on: date | None) -> tuple[ClaimPayment, ...]:
+    def claim(self, c: list, paid_on: date | None) -> ClaimPayment:
         ctx = self.ctx
         amounts = ctx._amounts
         procedures = ctx._procedures
         money = ctx.money
         code_flags = self.code_flags
-        out = []
-        for c in claims:
-            seg = c[0]
-            if len(seg) < 10:
-                seg = seg + [""] * (10 - len(seg))
-            charge = amounts.get(seg[3])
-            if charge is None:
-                charge = money(seg[3], "CLP03")
-            paid = amounts.get(seg[4])
-            if paid is None:
-                paid = money(seg[4], "CLP04")
-            flags: list[str] = []
-            claim_from, claim_to = c[4], c[5]
-            claim_day = claim_from or claim_to
-            fallback_day = claim_day or paid_on
-            adjustments = c[1]
-            remarks = c[2]
-            cas_total = ZERO
-            for a in adjustments:
-                cas_total += a.amount
-            lines = []
-            for ln in c[7]:
-                # --- one service line (2110) ---
-                lseg = ln[0]
-                if len(lseg) < 7:
-                    lseg = lseg + [""] * (7 - len(lseg))
-                text = lseg[1]
-                if len(text) == 2 and text.isalpha() and lseg[2]:
-                    # "SVC*HC*24599*..." — the code slipped into its own element; read it shifted.
-                    ctx.flag("malformed_svc:shifted")
-                    procedure = ctx.procedure(text + ctx.component + lseg[2], "SVC01")
-                    lseg = _padded([lseg[0], "", *lseg[3:]], 7)
-                else:
-                    procedure = procedures.get(text) or ctx.procedure(text, "SVC01")
-                line_charge = amounts.get(lseg[2])
-                if line_charge is None:
-                    line_charge = money(lseg[2], "SVC02")
-                line_paid = amounts.get(lseg[3])
-                if line_paid is None:
-                    line_paid = money(lseg[3], "SVC03")
-                billed = ctx.procedure(lseg[6], "SVC06") if lseg[6] else None
-                units_text = lseg[5]
-                if units_text:
-                    units = amounts.get(units_text)
-                    if units is None:
-                        units = money(units_text, "SVC05")
-                else:
-                    units = None
-                line_adjustments = ln[3]
-                line_remarks = ln[4]
-                line_flags: list[str] = []
-                total = ZERO
-                for a in line_adjustments:
-                    total += a.amount
-                cas_total += total
-                if line_charge - line_paid != total:
-                    line_flags.append(f"unbalanced_line:charge_minus_paid={line_charge - line_paid},adjustments={total}")
-                if line_adjustments or line_remarks:
-                    code_flags(line_adjustments, line_remarks, ln[1] or ln[2] or fallback_day, line_flags)
-                lines.append(_new_line(
-                    procedure, line_charge, line_paid, units, lseg[4], billed, ln[1], ln[2],
-                    tuple(line_adjustments) if line_adjustments else (), tuple(line_remarks) if line_remarks else (),
-                    ln[5], ln[6], tuple(line_flags) if line_flags else ()))
-            if charge - paid != cas_total:
-                flags.append(f"unbalanced_claim:charge_minus_paid={charge - paid},adjustments={cas_total}")
-            if adjustments or remarks:
-                on = claim_day or (lines[0].service_from if lines and lines[0].service_from else paid_on)
-                code_flags(adjustments, remarks, on, flags)
-            responsibility = None
-            if seg[5]:
-                responsibility = amounts.get(seg[5])
-                if responsibility is None:
-                    responsibility = money(seg[5], "CLP05")
-            people = c[3]
-            out.append(_new_claim(
-                seg[1], seg[2], charge, paid, responsibility, seg[6], seg[7], seg[8], seg[9],
-                tuple(adjustments) if adjustments else (), tuple(remarks) if remarks else (),
-                people.get("QC"), people.get("IL"), people.get("74"), people.get("82"), claim_from, claim_to, c[6],
-                tuple(lines), tuple(flags) if flags else ()))
-        return tuple(out)
+        seg = c[0]
+        if len(seg) < 10:
+            seg = seg + [""] * (10 - len(seg))
+        charge = amounts.get(seg[3])
+        if charge is None:
+            charge = money(seg[3], "CLP03")
+        paid = amounts.get(seg[4])
+        if paid is None:
+            paid = money(seg[4], "CLP04")
+        flags: list[str] = []
+        claim_from, claim_to = c[4], c[5]
+        claim_day = claim_from or claim_to
+        fallback_day = claim_day or paid_on
+        adjustments = c[1]
+        remarks = c[2]
+        cas_total = ZERO
+        for a in adjustments:
+            cas_total += a.amount
+        lines = []
+        for ln in c[7]:
+            # --- one service line (2110) ---
+            lseg = ln[0]
+            if len(lseg) < 7:
+                lseg = lseg + [""] * (7 - len(lseg))
+            text = lseg[1]
+            if len(text) == 2 and text.isalpha() and lseg[2]:
+                # "SVC*HC*24599*..." — the code slipped into its own element; read it shifted.
+                ctx.flag("malformed_svc:shifted")
+                procedure = ctx.procedure(text + ctx.component + lseg[2], "SVC01")
+                lseg = _padded([lseg[0], "", *lseg[3:]], 7)
+            else:
+                procedure = procedures.get(text) or ctx.procedure(text, "SVC01")
+            line_charge = amounts.get(lseg[2])
+            if line_charge is None:
+                line_charge = money(lseg[2], "SVC02")
+            line_paid = amounts.get(lseg[3])
+            if line_paid is None:
+                line_paid = money(lseg[3], "SVC03")
+            billed = ctx.procedure(lseg[6], "SVC06") if lseg[6] else None
+            units_text = lseg[5]
+            if units_text:
+                units = amounts.get(units_text)
+                if units is None:
+                    units = money(units_text, "SVC05")
+            else:
+                units = None
+            line_adjustments = ln[3]
+            line_remarks = ln[4]
+            line_flags: list[str] = []
+            total = ZERO
+            for a in line_adjustments:
+                total += a.amount
+            cas_total += total
+            if line_charge - line_paid != total:
+                line_flags.append(f"unbalanced_line:charge_minus_paid={line_charge - line_paid},adjustments={total}")
+            if line_adjustments or line_remarks:
+                code_flags(line_adjustments, line_remarks, ln[1] or ln[2] or fallback_day, line_flags)
+            lines.append(_new_line(
+                procedure, line_charge, line_paid, units, lseg[4], billed, ln[1], ln[2],
+                tuple(line_adjustments) if line_adjustments else (), tuple(line_remarks) if line_remarks else (),
+                ln[5], ln[6], tuple(line_flags) if line_flags else ()))
+        if charge - paid != cas_total:
+            flags.append(f"unbalanced_claim:charge_minus_paid={charge - paid},adjustments={cas_total}")
+        if adjustments or remarks:
+            on = claim_day or (lines[0].service_from if lines and lines[0].service_from else paid_on)
+            code_flags(adjustments, remarks, on, flags)
+        responsibility = None
+        if seg[5]:
+            responsibility = amounts.get(seg[5])
+            if responsibility is None:
+                responsibility = money(seg[5], "CLP05")
+        people = c[3]
+        return _new_claim(
+            seg[1], seg[2], charge, paid, responsibility, seg[6], seg[7], seg[8], seg[9],
+            tuple(adjustments) if adjustments else (), tuple(remarks) if remarks else (),
+            people.get("QC"), people.get("IL"), people.get("74"), people.get("82"), claim_from, claim_to, c[6],
+            tuple(lines), tuple(flags) if flags else ())
 
     def code_flags(self, adjustments, remarks, on: date | None, flags: list[str]) -> None:
         memo = self.adjustment_flags
