@@ -28,8 +28,11 @@ _UNSEEN = object()
 _ENVELOPE = {"ST", "GE", "GS", "IEA", "ISA"}
 
 # Literal indices in the hot branches below follow these layouts.
-# Raw claim gathered by the walk: [CLP seg, adjustments, remarks, people by NM101, from, to, received, lines].
-_C_SEG, _C_ADJ, _C_REM, _C_PEOPLE, _C_FROM, _C_TO, _C_RECEIVED, _C_LINES = range(8)
+# Raw claim gathered by the walk: [CLP seg, adjustments, remarks, from, to, received, lines, then the first
+# NM1 person of each role: patient QC, insured IL, corrected insured 74, rendering provider 82].
+# Adjustment and remark lists start as () and become lists at their first entry (most stay empty).
+_C_SEG, _C_ADJ, _C_REM, _C_FROM, _C_TO, _C_RECEIVED, _C_LINES = range(7)
+_C_PERSON = {"QC": 7, "IL": 8, "74": 9, "82": 10}
 # Raw service line: [SVC seg, from, to, adjustments, remarks, REF*6R control, AMT*B6 allowed].
 _L_SEG, _L_FROM, _L_TO, _L_ADJ, _L_REM, _L_CONTROL, _L_ALLOWED = range(7)
 
@@ -51,12 +54,13 @@ def read_835(ctx: TxContext) -> Remittance:
     claim: list | None = None
     line: list | None = None
     plb: list[ProviderAdjustment] = []
-    count = 1
+    tok = ctx.tokenizer
+    # ST was the tokenizer's last segment; SE's count comes from its position, not a per-segment tally.
+    st_position = tok.position
     days = ctx._days
     amounts = ctx._amounts
     # Branches are ordered by how often the segment occurs in a real 835 (DTM, SVC, CLP, NM1, CAS).
     for seg in ctx.segments:
-        count += 1
         sid = seg[0]
         if sid == "DTM":
             if len(seg) < 3:
@@ -75,9 +79,9 @@ def read_835(ctx: TxContext) -> Remittance:
                     line[2] = day
             elif claim is not None and line is None:
                 if qualifier == "232":
-                    claim[4] = day
+                    claim[3] = day
                 elif qualifier == "233":
-                    claim[5] = day
+                    claim[4] = day
                 elif qualifier == "050":
                     claim[_C_RECEIVED] = day
             elif claim is None and qualifier == "405":
@@ -86,8 +90,8 @@ def read_835(ctx: TxContext) -> Remittance:
             if claim is None:
                 ctx.flag("svc_outside_claim")
                 continue
-            line = [seg, None, None, [], [], "", None]
-            claim[7].append(line)
+            line = [seg, None, None, (), (), "", None]
+            claim[6].append(line)
         elif sid == "CLP":
             if claim is not None:
                 if bpr is None or deferred:
@@ -101,18 +105,24 @@ def read_835(ctx: TxContext) -> Remittance:
                     if len(flags) > mark:
                         late.extend(flags[mark:])
                         del flags[mark:]
-            claim = [seg, [], [], {}, None, None, None, []]
+            claim = [seg, (), (), None, None, None, [], None, None, None, None]
             line = None
         elif sid == "NM1":
             if claim is not None:
-                people = claim[3]
-                qualifier = seg[1] if len(seg) > 1 else ""
-                if qualifier not in people:
-                    people[qualifier] = (_new_person(seg[3], seg[4], seg[5], seg[8], seg[9], seg[2], seg[7], None, "",
-                                                     None) if len(seg) >= 10 else person(seg))
+                slot = _C_PERSON.get(seg[1]) if len(seg) > 1 else None
+                if slot is not None and claim[slot] is None:
+                    claim[slot] = (_new_person(seg[3], seg[4], seg[5], seg[8], seg[9], seg[2], seg[7], None, "", None)
+                                   if len(seg) >= 10 else person(seg))
         elif sid == "CAS":
-            target = line[3] if line is not None else (claim[1] if claim is not None else None)
-            if target is None:
+            if line is not None:
+                target = line[3]
+                if not target:
+                    target = line[3] = []
+            elif claim is not None:
+                target = claim[1]
+                if not target:
+                    target = claim[1] = []
+            else:
                 ctx.flag("cas_outside_claim")
                 continue
             if len(seg) == 4 and seg[2]:
@@ -136,11 +146,13 @@ def read_835(ctx: TxContext) -> Remittance:
                 line[_L_ALLOWED] = ctx.optional_money(el(seg, 2), "AMTB6")
         elif sid == "LQ":
             if line is not None and el(seg, 1) == "HE" and el(seg, 2):
+                if not line[_L_REM]:
+                    line[_L_REM] = []
                 line[_L_REM].append(_new_remark("LQ", seg[2]))
         elif sid == "MOA" or sid == "MIA":
             if claim is not None:
                 positions = (3, 4, 5, 6, 7) if sid == "MOA" else (5, 20, 21, 22, 23)
-                claim[_C_REM].extend(_new_remark(sid, el(seg, i)) for i in positions if el(seg, i))
+                claim[_C_REM] = [*claim[_C_REM], *(_new_remark(sid, el(seg, i)) for i in positions if el(seg, i))]
         elif sid == "PLB":
             _plb(seg, plb, ctx)
         elif sid == "BPR":
@@ -172,7 +184,7 @@ def read_835(ctx: TxContext) -> Remittance:
                 elif "per" not in party:
                     party["per"] = seg
         elif sid == "SE":
-            ctx.check_se(seg, count)
+            ctx.check_se(seg, tok.position - st_position + 1)
             if claim is not None:
                 deferred.append(claim)
             return _build(ctx, bpr, trn, production, parties, builder, built, late, deferred, plb)
@@ -290,7 +302,7 @@ class _ClaimBuilder:
         if paid is None:
             paid = money(seg[4], "CLP04")
         flags: list[str] = []
-        claim_from, claim_to = c[4], c[5]
+        claim_from, claim_to = c[3], c[4]
         claim_day = claim_from or claim_to
         fallback_day = claim_day or paid_on
         adjustments = c[1]
@@ -299,7 +311,7 @@ class _ClaimBuilder:
         for a in adjustments:
             cas_total += a.amount
         lines = []
-        for ln in c[7]:
+        for ln in c[6]:
             # --- one service line (2110) ---
             lseg = ln[0]
             if len(lseg) < 7:
@@ -351,11 +363,10 @@ class _ClaimBuilder:
             responsibility = amounts.get(seg[5])
             if responsibility is None:
                 responsibility = money(seg[5], "CLP05")
-        people = c[3]
         return _new_claim(
             seg[1], seg[2], charge, paid, responsibility, seg[6], seg[7], seg[8], seg[9],
             tuple(adjustments) if adjustments else (), tuple(remarks) if remarks else (),
-            people.get("QC"), people.get("IL"), people.get("74"), people.get("82"), claim_from, claim_to, c[6],
+            c[7], c[8], c[9], c[10], claim_from, claim_to, c[5],
             tuple(lines), tuple(flags) if flags else ())
 
     def code_flags(self, adjustments, remarks, on: date | None, flags: list[str]) -> None:
