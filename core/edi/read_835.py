@@ -292,6 +292,7 @@ class _ClaimBuilder:
         procedures = ctx._procedures
         money = ctx.money
         code_flags = self.code_flags
+        memo = self.adjustment_flags
         seg = c[0]
         if len(seg) < 10:
             seg = seg + [""] * (10 - len(seg))
@@ -348,7 +349,15 @@ class _ClaimBuilder:
             if line_charge - line_paid != total:
                 line_flags.append(f"unbalanced_line:charge_minus_paid={line_charge - line_paid},adjustments={total}")
             if line_adjustments or line_remarks:
-                code_flags(line_adjustments, line_remarks, ln[1] or ln[2] or fallback_day, line_flags)
+                on = ln[1] or ln[2] or fallback_day
+                if len(line_adjustments) == 1 and not line_remarks:
+                    # The usual line: one adjustment whose codes were already found fine on that date.
+                    a = line_adjustments[0]
+                    found = memo.get((a.group, a.reason, on))
+                    if found is None or found:
+                        code_flags(line_adjustments, line_remarks, on, line_flags)
+                else:
+                    code_flags(line_adjustments, line_remarks, on, line_flags)
             lines.append(_new_line(
                 procedure, line_charge, line_paid, units, lseg[4], billed, ln[1], ln[2],
                 tuple(line_adjustments) if line_adjustments else (), tuple(line_remarks) if line_remarks else (),

@@ -99,9 +99,20 @@ class Tokenizer:
             while not restart:
                 if unwrap:
                     buffer = buffer.replace("\r", "").replace("\n", "")
-                parts = (pending + buffer).split(term)
+                joined = pending + buffer
+                parts = joined.split(term)
+                ends_interchange = "IEA" in joined
+                del joined
                 pending = parts.pop()
                 buffer = ""
+                if not ends_interchange:
+                    # No interchange ends in this chunk: the same loop without the IEA bookkeeping.
+                    for raw in parts:
+                        text = raw.strip()
+                        if text:
+                            self.position += 1
+                            yield text.split(elem)
+                    parts = []
                 for i, raw in enumerate(parts):
                     text = raw.strip()
                     if not text:
