@@ -315,14 +315,14 @@ class _ClaimBuilder:
         for ln in c[6]:
             # --- one service line (2110) ---
             lseg = ln[0]
-            if len(lseg) < 7:
-                lseg = lseg + [""] * (7 - len(lseg))
+            if len(lseg) < 6:
+                lseg = lseg + [""] * (6 - len(lseg))
             text = lseg[1]
             if len(text) == 2 and text.isalpha() and lseg[2]:
                 # "SVC*HC*24599*..." — the code slipped into its own element; read it shifted.
                 ctx.flag("malformed_svc:shifted")
                 procedure = ctx.procedure(text + ctx.component + lseg[2], "SVC01")
-                lseg = _padded([lseg[0], "", *lseg[3:]], 7)
+                lseg = _padded([lseg[0], "", *lseg[3:]], 6)
             else:
                 procedure = procedures.get(text) or ctx.procedure(text, "SVC01")
             line_charge = amounts.get(lseg[2])
@@ -331,7 +331,8 @@ class _ClaimBuilder:
             line_paid = amounts.get(lseg[3])
             if line_paid is None:
                 line_paid = money(lseg[3], "SVC03")
-            billed = ctx.procedure(lseg[6], "SVC06") if lseg[6] else None
+            # SVC06 is usually absent, so the segment is padded to SVC05 only.
+            billed = ctx.procedure(lseg[6], "SVC06") if len(lseg) > 6 and lseg[6] else None
             units_text = lseg[5]
             if units_text:
                 units = amounts.get(units_text)
