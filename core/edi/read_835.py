@@ -8,6 +8,7 @@ A 10,000-claim file builds about 60,000 records, so the hot paths below are inli
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 
@@ -48,7 +49,7 @@ def read_835(ctx: TxContext) -> Remittance:
     built: list[ClaimPayment] = []
     deferred: list[list] = []
     late: list[str] = []
-    builder = _ClaimBuilder(ctx)
+    build_claim = _claim_builder(ctx)
     paid_on: object = _UNSEEN
     flags = ctx.flags
     claim: list | None = None
@@ -101,7 +102,7 @@ def read_835(ctx: TxContext) -> Remittance:
                         paid_on = parse_day(el(bpr, 16)) or production
                     # Flags raised now belong after the header's (as if built at SE): set them aside.
                     mark = len(flags)
-                    built.append(builder.claim(claim, paid_on))
+                    built.append(build_claim(claim, paid_on))
                     if len(flags) > mark:
                         late.extend(flags[mark:])
                         del flags[mark:]
@@ -187,7 +188,7 @@ def read_835(ctx: TxContext) -> Remittance:
             ctx.check_se(seg, tok.position - st_position + 1)
             if claim is not None:
                 deferred.append(claim)
-            return _build(ctx, bpr, trn, production, parties, builder, built, late, deferred, plb)
+            return _build(ctx, bpr, trn, production, parties, build_claim, built, late, deferred, plb)
         elif sid == "LX":
             line = None
         elif sid in _ENVELOPE:
@@ -239,7 +240,7 @@ def _party(data: dict | None, ctx: TxContext, role: str) -> Party:
                  address=address(data.get("N3"), data.get("N4")), contact=contact, tax_id=data.get("tax_id", ""))
 
 
-def _build(ctx: TxContext, bpr, trn, production, parties, builder, built, late, deferred, plb) -> Remittance:
+def _build(ctx: TxContext, bpr, trn, production, parties, build_claim, built, late, deferred, plb) -> Remittance:
     if bpr is None:
         ctx.flag("missing_bpr")
         bpr = ["BPR"]
@@ -257,7 +258,7 @@ def _build(ctx: TxContext, bpr, trn, production, parties, builder, built, late, 
     for text in late:
         ctx.flag(text)
     for c in deferred:
-        built.append(builder.claim(c, when))
+        built.append(build_claim(c, when))
     built = tuple(built)
     for adj in plb:
         problem = ctx.code_flag("plb_reasons", adj.reason, adj.fiscal_period_end or when)
@@ -278,21 +279,31 @@ def _build(ctx: TxContext, bpr, trn, production, parties, builder, built, late, 
                       flags=tuple(ctx.flags))
 
 
-class _ClaimBuilder:
-    """Raw claims to ClaimPayment records, with per-transaction memos for amounts and code checks."""
+def _claim_builder(ctx: TxContext) -> Callable[[list, date | None], ClaimPayment]:
+    """A function from a raw claim (and the payment date) to its ClaimPayment, memoising code checks."""
+    amounts = ctx._amounts
+    procedures = ctx._procedures
+    money = ctx.money
+    catalog = ctx.catalog
+    # (group, reason, date) -> the catalog's flags for that adjustment, () when it is fine.
+    memo: dict[tuple, tuple[str, ...]] = {}
 
-    def __init__(self, ctx: TxContext):
-        self.ctx = ctx
-        # (group, reason, date) -> the catalog's flags for that adjustment, () when it is fine.
-        self.adjustment_flags: dict[tuple, tuple[str, ...]] = {}
+    def code_flags(adjustments, remarks, on: date | None, flags: list[str]) -> None:
+        for adj in adjustments:
+            key = (adj.group, adj.reason, on)
+            found = memo.get(key)
+            if found is None:
+                found = memo[key] = tuple(p for p in (catalog.flag("group_codes", adj.group, on),
+                                                      catalog.flag("carc", adj.reason, on)) if p)
+            for problem in found:
+                if problem not in flags:
+                    flags.append(problem)
+        for remark in remarks:
+            problem = ctx.code_flag("rarc", remark.code, on)
+            if problem and problem not in flags:
+                flags.append(problem)
 
-    def claim(self, c: list, paid_on: date | None) -> ClaimPayment:
-        ctx = self.ctx
-        amounts = ctx._amounts
-        procedures = ctx._procedures
-        money = ctx.money
-        code_flags = self.code_flags
-        memo = self.adjustment_flags
+    def claim(c: list, paid_on: date | None) -> ClaimPayment:
         seg = c[0]
         if len(seg) < 10:
             seg = seg + [""] * (10 - len(seg))
@@ -379,22 +390,7 @@ class _ClaimBuilder:
             c[7], c[8], c[9], c[10], claim_from, claim_to, c[5],
             tuple(lines), tuple(flags) if flags else ())
 
-    def code_flags(self, adjustments, remarks, on: date | None, flags: list[str]) -> None:
-        memo = self.adjustment_flags
-        catalog = self.ctx.catalog
-        for adj in adjustments:
-            key = (adj.group, adj.reason, on)
-            found = memo.get(key)
-            if found is None:
-                found = memo[key] = tuple(p for p in (catalog.flag("group_codes", adj.group, on),
-                                                      catalog.flag("carc", adj.reason, on)) if p)
-            for problem in found:
-                if problem not in flags:
-                    flags.append(problem)
-        for remark in remarks:
-            problem = self.ctx.code_flag("rarc", remark.code, on)
-            if problem and problem not in flags:
-                flags.append(problem)
+    return claim
 
 
 def _padded(seg: list[str], size: int) -> list[str]:
