@@ -68,8 +68,8 @@ def read_835(ctx: TxContext) -> Remittance:
                 ctx.flag("bad_date:DTM")
                 continue
             qualifier = seg[1]
-            day = days.get(seg[2], _UNSEEN)
-            if day is _UNSEEN or day is None:
+            day = days.get(seg[2])
+            if day is None:  # not seen yet, or a bad date that must be flagged again
                 day = ctx.day(seg[2], "DTM" + qualifier)
             if line is not None and qualifier in _LINE_DATES:
                 if qualifier == "472":

@@ -107,10 +107,12 @@ class Tokenizer:
                 buffer = ""
                 if not ends_interchange:
                     # No interchange ends in this chunk: the same loop without the IEA bookkeeping.
+                    position = self.position
                     for raw in parts:
                         text = raw.strip()
                         if text:
-                            self.position += 1
+                            position += 1
+                            self.position = position
                             yield text.split(elem)
                     parts = []
                 for i, raw in enumerate(parts):
