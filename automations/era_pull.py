@@ -1,4 +1,5 @@
-"""Download ERAs (X12 835) from a portal and ingest them exactly as files from the inbox are."""
+"""Download ERAs (X12 835), and claim acknowledgments (277CA) where the portal serves them, and ingest
+them exactly as files from the inbox are (277CA rejections then route to the billing-edits queue)."""
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -11,8 +12,8 @@ from sqlalchemy import select
 from automations.base import RunContext
 from automations.errors import InvalidParams
 from automations.portal_session import checkpoint, open_session
-from core.store.models import Remittance
-from portals.capabilities import RemittanceDownloads, RemittanceRow
+from core.store.models import EdiFile, Remittance
+from portals.capabilities import AcknowledgmentDownloads, AcknowledgmentRow, RemittanceDownloads, RemittanceRow
 
 log = structlog.get_logger()
 
@@ -24,6 +25,8 @@ class EraPullParams(BaseModel):
     lookback_days: int = 14
     # Re-download remits whose trace number is already stored (ingestion stays idempotent either way).
     refetch_known: bool = False
+    # Also pull the 277CA acknowledgments, on portals that list them (Availity's EDI Files).
+    acknowledgments: bool = True
 
 
 def known_traces(ctx: RunContext, rows: list[RemittanceRow]) -> set[str]:
@@ -33,6 +36,15 @@ def known_traces(ctx: RunContext, rows: list[RemittanceRow]) -> set[str]:
         return set()
     with ctx.db.transaction() as s:
         return set(s.scalars(select(Remittance.trace_number).where(Remittance.trace_number.in_(numbers))))
+
+
+def known_files(ctx: RunContext, rows: list[AcknowledgmentRow]) -> set[str]:
+    """Acknowledgment file names already ingested (the portal's names are stable keys)."""
+    names = [r.file_name for r in rows]
+    if not names:
+        return set()
+    with ctx.db.transaction() as s:
+        return set(s.scalars(select(EdiFile.filename).where(EdiFile.filename.in_(names))))
 
 
 class EraPull:
@@ -68,11 +80,37 @@ class EraPull:
                                        provenance=f"portal:{ctx.account.alias}")
                 results.append(_outcome_name(outcome))
                 ctx.checkpoint("era_ingested")
+            acks = None
+            if p.acknowledgments and session.portal.supports("acknowledgments"):
+                acks = await self._acknowledgments(ctx, session, since, p.refetch_known)
         summary = {"listed": len(rows), "downloaded": downloaded, "skipped_known": skipped,
                    "ingest_outcomes": {k: results.count(k) for k in sorted(set(results))}}
+        if acks is not None:
+            summary["acks_listed"], summary["acks_downloaded"] = acks
         log.info("era.pulled", run_id=ctx.run_id, account=ctx.account.alias, listed=len(rows),
                  downloaded=downloaded, skipped_known=skipped)
         return summary
+
+
+    @staticmethod
+    async def _acknowledgments(ctx: RunContext, session, since: date, refetch: bool) -> tuple[int, int]:
+        """Download and ingest the 277CAs not ingested yet; (listed, downloaded). Ingestion is idempotent."""
+        from core.ingest import ingest_bytes
+
+        acks: AcknowledgmentDownloads = session.capability("acknowledgments")
+        rows = await session.read(lambda: acks.list_acknowledgments(since))
+        known = set() if refetch else known_files(ctx, rows)
+        downloaded = 0
+        for row in rows:
+            if row.file_name in known:
+                continue
+            file = await session.read(lambda r=row: acks.download_277ca(r))
+            downloaded += 1
+            ctx.evidence.capture_file(file.data, "ack_downloaded", name=file.filename, media_type="application/edi-x12")
+            ingest_bytes(ctx.db, file.data, filename=file.filename, provenance=f"portal:{ctx.account.alias}")
+        log.info("era.acks_pulled", run_id=ctx.run_id, account=ctx.account.alias, listed=len(rows),
+                 downloaded=downloaded)
+        return len(rows), downloaded
 
 
 def _outcome_name(outcome: Any) -> str:

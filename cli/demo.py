@@ -1,6 +1,7 @@
 """`payerfleet demo`: the whole product end to end on the sandbox portals, in one command.
 
-Steps: start the sandbox, register its demo accounts in the vault, run the daily pull for every
+Steps: start the sandbox, register its demo accounts in the vault, ingest the practice's submitted
+837P claims (its clearinghouse submission batches), run the daily pull for every
 account through the fleet, route what came in, show the work queues and dollars at risk, submit
 one reconsideration on demand, advance the payer's clock and pull again to show the decision,
 verify the evidence chain, summarise. Each step reports its own failure in one line and the demo
@@ -35,7 +36,8 @@ SEED, CLAIMS = 7, 300
 # A small but valid-looking PDF: portals refuse attachments under 3 KB.
 DEMO_PDF = b"%PDF-1.4\n% payerfleet demo attachment\n" + b"0" * 4000 + b"\n%%EOF\n"
 # The sandbox's history spans a few months: look back far enough to see denials and their ERAs.
-DEMO_PARAMS = {"claim_status_pull": {"lookback_days": 90}, "era_pull": {"lookback_days": 60}}
+# Claim statuses: the last month's claims (older ones have their 835s), one member search per patient.
+DEMO_PARAMS = {"claim_status_pull": {"lookback_days": 30}, "era_pull": {"lookback_days": 60}}
 APPEAL_REASON = {"uhc": "Additional Information", "availity": "Claim denied incorrectly"}
 
 
@@ -146,6 +148,9 @@ def _run(d: Demo, current: Settings, stack: ExitStack, backend_name: str) -> Non
         d.summary["accounts"] = sorted(ctx["accounts"])
     if not ctx.get("accounts"):
         return
+    with d.step("intake", "ingest the practice's submitted 837P claims (its clearinghouse submission batches)"):
+        d.summary["intake"] = _ingest_submissions(db, ctx["sandbox"], ctx["today"])
+        d.out.print(f"  {d.summary['intake']['files']} batches, {d.summary['intake']['claims']} claims stored")
     from fleet.config import FleetConfig
 
     config = FleetConfig(backend=backend_name, max_contexts=3)
@@ -171,7 +176,7 @@ async def _fleet_part(d: Demo, current: Settings, ctx: dict, config) -> None:
             ids = []
             for alias, portal in sorted(ctx["accounts"].items()):
                 for automation in _daily(portal):
-                    ids.append(await submit(backend, automation, alias, DEMO_PARAMS.get(automation, {}),
+                    ids.append(await submit(backend, automation, alias, _params(automation, portal),
                                             runs.Priority.SCHEDULED,
                                             runs.dedupe_key(automation, alias, today.isoformat())))
             await backend.run_until_idle()
@@ -213,6 +218,33 @@ async def _fleet_part(d: Demo, current: Settings, ctx: dict, config) -> None:
             d.summary["routing_after_decision"] = _route(db, ctx["today"])
             _show_runs(d, db, ids)
             d.out.print(f"  the payer's decision: {d.summary['decision']['portal_cases'] or 'not visible yet'}")
+
+
+def _params(automation: str, portal: str) -> dict:
+    """The demo's run parameters; a claim-status pull looks up only the claims of the portal's payers."""
+    from core.ingest import payer_code
+    from fixtures.generator import codes
+
+    params = dict(DEMO_PARAMS.get(automation, {}))
+    if automation == "claim_status_pull":
+        # Payer codes as the store made them from the 837s' payer names.
+        params["payers"] = sorted(payer_code(p.name, p.edi_id) for p in codes.PAYERS
+                                  if (p.portal == "uhc") == (portal == "uhc"))
+    return params
+
+
+def _ingest_submissions(db, sandbox, today: date) -> dict:
+    """The 837P batches the practice sent up to today, through the same ingestion as the inbox."""
+    from core.ingest import ingest_bytes
+    from core.store.models import Claim
+    from fixtures.generator.x12 import claim_files
+
+    files = [f for f in claim_files(sandbox.availity.state.dataset) if f.created <= today]
+    for f in files:
+        ingest_bytes(db, f.data, filename=f.name, provenance="clearinghouse:submission-batch")
+    with db.transaction() as s:
+        claims = len(s.scalars(select(Claim.id)).all())
+    return {"files": len(files), "claims": claims}
 
 
 def _daily(portal: str) -> tuple[str, ...]:

@@ -130,6 +130,27 @@ class RemittanceDownloads(Protocol):
         ...
 
 
+# -- claim acknowledgments (277CA) -------------------------------------------------------
+@dataclass(frozen=True)
+class AcknowledgmentRow:
+    """One claim acknowledgment file (X12 277CA) the portal lists; its name is the portal's key."""
+
+    file_name: str
+    payer: str
+    created_on: date | None
+
+
+@runtime_checkable
+class AcknowledgmentDownloads(Protocol):
+    async def list_acknowledgments(self, since: date) -> list[AcknowledgmentRow]:
+        """277CA files produced on or after `since`, newest first."""
+        ...
+
+    async def download_277ca(self, ack: AcknowledgmentRow) -> Download:
+        """The acknowledgment's X12 277CA file, byte for byte as the portal serves it."""
+        ...
+
+
 # -- appeals / reconsiderations ----------------------------------------------------------
 @dataclass(frozen=True)
 class AppealRequest:
@@ -263,6 +284,7 @@ class Credentialing(Protocol):
 CAPABILITIES: dict[str, type] = {
     "claim_status": ClaimStatusLookup,
     "remittances": RemittanceDownloads,
+    "acknowledgments": AcknowledgmentDownloads,
     "appeals": AppealSubmission,
     "letters": DecisionLetters,
     "credentialing": Credentialing,
@@ -277,7 +299,7 @@ def capability_name(protocol: type) -> str:
 
 
 __all__ = [
-    "AppealRequest", "AppealSubmission", "AttestationConfirmation", "Attachment", "CAPABILITIES",
+    "AcknowledgmentDownloads", "AcknowledgmentRow", "AppealRequest", "AppealSubmission", "AttestationConfirmation", "Attachment", "CAPABILITIES",
     "ClaimQuery", "ClaimStatusLookup", "ClaimStatusRow", "Credentialing", "DecisionLetters",
     "Download", "ExpiringDocument", "LetterRow", "PageHook", "PreparedSubmission", "RemittanceDownloads",
     "RemittanceClaimRow", "RemittanceRow", "RosterRow", "SubmissionConfirmation", "SubmittedAppealRow",

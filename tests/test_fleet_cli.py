@@ -32,8 +32,16 @@ def test_demo_runs_end_to_end_and_summarises_as_json(cli, db, db_url, tmp_path):
     summary = json.loads(result.stdout)
     failed = {k: v for k, v in summary["steps"].items() if not v["ok"]}
     assert result.exit_code == 0 and summary["ok"], failed
-    assert list(summary["steps"]) == ["store", "sandbox", "accounts", "pull", "route", "appeal", "decision", "verify"]
+    assert list(summary["steps"]) == ["store", "sandbox", "accounts", "intake", "pull", "route", "appeal", "decision",
+                                      "verify"]
+    assert summary["intake"]["files"] > 0 and summary["intake"]["claims"] > 0
     assert {r["state"] for r in summary["daily_pull"]} == {"succeeded"}
+    # The stored 837P claims are looked up on both portals; Availity's 277CAs are pulled with its ERAs.
+    looked_up = [r["result"]["looked_up"] for r in summary["daily_pull"] if r["automation"] == "claim_status_pull"]
+    assert len(looked_up) == 2 and all(n > 0 for n in looked_up)
+    assert any(r["result"].get("acks_downloaded", 0) > 0 for r in summary["daily_pull"])
+    edits = {t["team"]: t["open"] for t in summary["queues"]["teams"]}
+    assert edits.get("billing_edits", 0) > 0, "277CA rejections reach the billing-edits queue"
     assert summary["queues"]["open_items"] > 0 and float(summary["queues"]["at_risk"]) > 0
     appeal = summary["appeal"]
     assert appeal["run_state"] == "succeeded" and appeal["confirmation_number"] and appeal["portal_received"] == 1

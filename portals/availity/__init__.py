@@ -6,7 +6,7 @@ from pathlib import Path
 from portals.availity import selectors as sel
 from portals.availity.claim_status import ClaimStatus, open_app
 from portals.availity.disputes import Disputes
-from portals.availity.remittances import Remittances
+from portals.availity.remittances import Acknowledgments, Remittances
 from portals.definition import Interstitial, Landmark, PortalDefinition
 from portals.login import PasswordFormLogin
 
@@ -39,7 +39,8 @@ PORTAL = PortalDefinition(
     name="availity",
     title="Availity Essentials",
     login=PasswordFormLogin(sel.signed_in),
-    capabilities={"claim_status": ClaimStatus, "remittances": Remittances, "appeals": Disputes, "letters": Disputes},
+    capabilities={"claim_status": ClaimStatus, "remittances": Remittances, "acknowledgments": Acknowledgments,
+                  "appeals": Disputes, "letters": Disputes},
     home_path=sel.SHELL,
     unavailable=sel.outage,
     busy=lambda root: sel.cs_busy(root.frame_locator(sel.APP_FRAME)),

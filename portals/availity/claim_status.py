@@ -46,13 +46,9 @@ class ClaimStatus:
         f = await open_app(self.session, sel.CLAIM_STATUS_APP)
         await self.session.expect(sel.cs_heading(f), "claim status form")
         options = await self._payer_options(f)
-        if payer:
-            wanted = payer.strip().lower()
-            payers = [v for v, label in options.items() if wanted in (v.lower(), label.strip().lower())]
-            if not payers:
-                raise ClaimNotFound("the payer is not offered on this Availity account")
-        else:
-            payers = list(options)
+        payers = _payers_named(options, payer)
+        if payer and not payers:
+            raise ClaimNotFound("the payer is not offered on this Availity account")
         for index, value in enumerate(payers):
             if index:
                 f = await open_app(self.session, sel.CLAIM_STATUS_APP)
@@ -75,11 +71,7 @@ class ClaimStatus:
         f = await open_app(self.session, sel.CLAIM_STATUS_APP)
         await self.session.expect(sel.cs_heading(f), "claim status form")
         options = await self._payer_options(f)
-        if payer:
-            wanted = payer.strip().lower()
-            payers = [v for v, label in options.items() if wanted in (v.lower(), label.strip().lower())]
-        else:
-            payers = list(options)
+        payers = _payers_named(options, payer)
         rows: list[ClaimStatusRow] = []
         for index, value in enumerate(payers):
             if index:
@@ -173,6 +165,19 @@ class ClaimStatus:
             service_from=us_date((await panel("Service Dates")).split(" - ")[0], landmark="service dates"),
             finalized_on=us_date(await panel("Finalized Date"), landmark="finalized date"),
             codes=tuple(codes), check_number=await panel("Check Number"), status_code=status_code)
+
+
+def _payers_named(options: dict[str, str], payer: str) -> list[str]:
+    """Option values for `payer` (its code, its name, or a store code made from its name); all if empty."""
+    if not payer:
+        return list(options)
+    wanted = _squash(payer)
+    return [v for v, label in options.items() if wanted in (_squash(v), _squash(label))]
+
+
+def _squash(text: str) -> str:
+    # "ANTHEM_BLUE_CROSS_BLUE_SHIELD" and "Anthem Blue Cross Blue Shield" name the same payer.
+    return re.sub(r"[^a-z0-9]", "", text.lower())
 
 
 def _list_row(cells: list[str]) -> ClaimStatusRow:

@@ -6,7 +6,7 @@ from datetime import date
 
 from portals.availity import selectors as sel
 from portals.availity.claim_status import open_app
-from portals.capabilities import Download, RemittanceClaimRow, RemittanceRow
+from portals.capabilities import AcknowledgmentRow, Download, RemittanceClaimRow, RemittanceRow
 from portals.errors import ActionNotAllowed, ClaimNotFound, InvalidRequest, LayoutChanged
 from portals.parsing import money, us_date
 
@@ -55,6 +55,51 @@ class Remittances:
                 return Download(file.filename, file.data, "application/edi-x12")
             if not await sel.files_next(f).count():
                 raise LayoutChanged(f"835 file listed earlier is gone from the list", landmark="835 files table")
+            number += 1
+
+
+class Acknowledgments:
+    """The 277CA list in EDI Files (clearinghouse claim acknowledgments), newest first, paginated."""
+
+    def __init__(self, session):
+        self.session = session
+        # The list page each file was seen on: downloads start there instead of paging from the newest.
+        self._seen_on: dict[str, int] = {}
+
+    async def _open(self, page_number: int = 1):
+        f = await open_app(self.session, f"{sel.FILES_APP}?type=277CA&page={page_number}")
+        await self.session.expect(sel.files_table(f, "277CA"), "277CA files table")
+        return f
+
+    async def list_acknowledgments(self, since: date) -> list[AcknowledgmentRow]:
+        rows: list[AcknowledgmentRow] = []
+        number = 1
+        while True:
+            f = await self._open(number)
+            for row in await sel.files_rows(f, "277CA").all():
+                cells = [c.strip() for c in await row.get_by_role("cell").all_inner_texts()]
+                if len(cells) < 3:
+                    continue  # the "No files available." row
+                created = us_date(cells[2], landmark="file date")
+                if created is not None and created < since:
+                    return rows  # newest first: everything after this is older
+                rows.append(AcknowledgmentRow(file_name=cells[0], payer=cells[1], created_on=created))
+                self._seen_on[cells[0]] = number
+            if not await sel.files_next(f).count():
+                return rows
+            number += 1
+
+    async def download_277ca(self, ack: AcknowledgmentRow) -> Download:
+        # Newer files push older ones to later pages; the file is on its seen page or after it.
+        number = self._seen_on.get(ack.file_name, 1)
+        while True:
+            f = await self._open(number)
+            row = sel.files_rows(f, "277CA").filter(has=f.get_by_role("cell", name=ack.file_name, exact=True))
+            if await row.count():
+                file = await self.session.download(row.get_by_role("link", name="Download").click)
+                return Download(file.filename, file.data, "application/edi-x12")
+            if not await sel.files_next(f).count():
+                raise LayoutChanged("277CA file listed earlier is gone from the list", landmark="277CA files table")
             number += 1
 
 

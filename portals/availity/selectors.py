@@ -121,12 +121,12 @@ def cd_dispute(f):
 
 
 # -- files (ERA 835 downloads) -----------------------------------------------------------
-def files_table(f):
-    return f.get_by_role("table", name="835 files")
+def files_table(f, kind: str = "835"):
+    return f.get_by_role("table", name=f"{kind} files")
 
 
-def files_rows(f):
-    return files_table(f).get_by_role("row").filter(has=f.get_by_role("cell"))
+def files_rows(f, kind: str = "835"):
+    return files_table(f, kind).get_by_role("row").filter(has=f.get_by_role("cell"))
 
 
 def files_next(f):
