@@ -8,7 +8,7 @@ import pytest
 
 from fixtures.portal_kit import claims_view
 from fixtures.uhc.claims import uhc_status
-from portals.errors import InvalidRequest
+from portals.errors import InvalidRequest, LayoutChanged
 from portals_support import session
 
 pytestmark = pytest.mark.browser
@@ -76,3 +76,14 @@ async def test_member_search_reads_every_page_and_matches_the_payer_records(brow
             assert row.category == "F2"
         if row.status_text == "Rejected":
             assert row.category == ""
+
+
+@pytest.mark.parametrize("name", ["availity", "uhc"])
+async def test_member_search_on_the_redesigned_markup_stops_as_layout_changed(browser, fresh_sandbox, name):
+    handle = fresh_sandbox.portals[name]
+    patient, payer = busiest_member(handle)
+    handle.set_variant("v2")
+    async with session(browser, handle, timeout_ms=2_000) as s:
+        lookup = s.capability("claim_status")
+        with pytest.raises(LayoutChanged):
+            await lookup.search_member(patient.member_id, patient.dob, payer=payer)
