@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import create_engine, text
 
 from core.config import Settings
@@ -16,6 +17,13 @@ from core.store.db import Database
 from core.store.models import Base
 
 BACKEND = os.environ.get("PAYERFLEET_TEST_DB", "sqlite")
+
+# CI replays the same examples every run, so a green build stays green; developers explore
+# (`PAYERFLEET_HYPOTHESIS=explore`, or hypothesis's own --hypothesis-seed) to find new cases.
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+hypothesis_settings.register_profile("explore", max_examples=2000)
+if os.environ.get("PAYERFLEET_HYPOTHESIS") or os.environ.get("CI"):
+    hypothesis_settings.load_profile(os.environ.get("PAYERFLEET_HYPOTHESIS", "ci"))
 PG_ADMIN_URL = os.environ.get("PAYERFLEET_TEST_PG_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 

@@ -97,3 +97,9 @@ def test_fuzz_mutated_files_raise_only_the_typed_error(text, edits):
     from core.edi.json_out import to_json
 
     to_json(transactions)  # whatever was read must also serialise
+
+
+@pytest.mark.parametrize("data", [b"ISA", b"ISA*", b"\nISA", b"ISA\r\n", "ISA"])
+def test_a_bare_or_truncated_isa_is_the_typed_error(data):
+    with pytest.raises(EdiParseError, match="ISA"):
+        read_all(data)

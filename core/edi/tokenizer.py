@@ -164,6 +164,8 @@ class Tokenizer:
         raise self.error("not X12: the data does not start with ISA, GS or ST")
 
     def _from_isa(self, text: str) -> Delimiters:
+        if len(text) < 4:
+            raise self.error("truncated ISA segment", "ISA")
         element = text[3]
         if element.isalnum() or element.isspace():
             raise self.error("not X12: ISA element separator is a letter, digit or space", "ISA")
@@ -176,7 +178,7 @@ class Tokenizer:
         if pos != 103 and ("\n" in text[:pos] or "\r" in text[:pos]):
             # A file hard-wrapped at a fixed width: the line breaks are not part of the data.
             cleaned = text[:512].replace("\r", "").replace("\n", "")
-            if cleaned.startswith("ISA") and cleaned[3] == element:
+            if cleaned.startswith("ISA") and len(cleaned) > 3 and cleaned[3] == element:
                 return self._from_isa(cleaned)
         if pos != 103:
             self._flag("isa_layout_irregular")
