@@ -215,14 +215,7 @@ class PortalSession:
     # -- navigation and waiting ----------------------------------------------------------
     async def goto(self, path: str, *, check_session: bool = True) -> None:
         """Navigate; 5xx or a network timeout is PortalUnavailable, the login page SessionExpired."""
-        try:
-            response = await self.page.goto(self.url(path), wait_until="domcontentloaded")
-        except PlaywrightTimeout as exc:
-            raise PortalUnavailable(f"{self.portal.name}: navigation timed out") from exc
-        except PlaywrightError as exc:
-            raise PortalUnavailable(f"{self.portal.name}: navigation failed ({exc.message.splitlines()[0]})") from exc
-        if response is not None and response.status >= 500:
-            raise PortalUnavailable(f"{self.portal.name}: HTTP {response.status}")
+        await self._navigate(self.page, path)
         if check_session and await self.portal.login.sign_in_form(self.page).first.is_visible():
             raise SessionExpired()
 
@@ -231,8 +224,12 @@ class PortalSession:
         frame = self.page.frame(name=name)
         if frame is None:
             raise LayoutChanged(landmark=f"iframe {name}")
+        await self._navigate(frame, path)
+
+    async def _navigate(self, target: Any, path: str) -> None:
+        """Load path in a page or frame; a timeout, network failure or 5xx is PortalUnavailable."""
         try:
-            response = await frame.goto(self.url(path), wait_until="domcontentloaded")
+            response = await target.goto(self.url(path), wait_until="domcontentloaded")
         except PlaywrightTimeout as exc:
             raise PortalUnavailable(f"{self.portal.name}: navigation timed out") from exc
         except PlaywrightError as exc:
