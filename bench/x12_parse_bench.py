@@ -3,8 +3,10 @@
     .venv/bin/python bench/x12_parse_bench.py [--claims 10000] [--repeat 3] [--out bench/out]
 
 Each parser runs in its own child process (so imports and caches of one cannot help another);
-the time is the best of --repeat full reads, the memory is the child's peak RSS growth during
-the reads (ru_maxrss after minus RSS before), which also counts native (Rust) allocations.
+the time is the best of --repeat full reads after one first read, whose CPU time is printed on its
+own (it carries one-time costs: loading the code catalogs, growing the heap to its working size);
+the memory is the child's peak RSS growth during the reads (ru_maxrss after minus RSS before),
+which also counts native (Rust) allocations.
 x12sdk and oxedi are optional `bench` extras; a parser that is not importable is reported as such.
 Not a test: it prints figures, it does not judge them.
 """
@@ -131,16 +133,20 @@ def child(name: str, path: str, repeat: int) -> dict:
     if name == "ours":
         import core.edi.read  # noqa: F401  (imports are not part of the read)
     before = _rss_kib()
+    # The first read also pays for one-time costs (the code catalog load, the heap growing to its working
+    # size); it is reported on its own and the figure compared is the best of the `repeat` reads after it.
+    start_cpu = time.process_time()
+    seen = func(path)
+    first_cpu = time.process_time() - start_cpu
     best = cpu = float("inf")
-    seen = None
     for _ in range(repeat):
         start, start_cpu = time.perf_counter(), time.process_time()
         seen = func(path)
         best = min(best, time.perf_counter() - start)
         cpu = min(cpu, time.process_time() - start_cpu)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"parser": name, "seconds": best, "cpu_seconds": cpu, "peak_mb": max(peak - before, 0) / 1024,
-            "claims": seen}
+    return {"parser": name, "seconds": best, "cpu_seconds": cpu, "first_cpu_seconds": first_cpu,
+            "peak_mb": max(peak - before, 0) / 1024, "claims": seen}
 
 
 def main() -> None:
@@ -174,10 +180,13 @@ def main() -> None:
     base = results.get("ours")
     print(f"load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (wall times suffer under load; "
           "CPU seconds less so)")
-    print(f"{'parser':10s} {'wall s':>8s} {'cpu s':>8s} {'peak MB':>8s} {'claims':>7s} {'cpu vs ours':>12s}")
+    print(f"best of {args.repeat} reads after a first one (first: its CPU seconds, one-time costs included)")
+    print(f"{'parser':10s} {'wall s':>8s} {'cpu s':>8s} {'first s':>8s} {'peak MB':>8s} {'claims':>7s} "
+          f"{'cpu vs ours':>12s}")
     for name, r in results.items():
         ratio = f"{r['cpu_seconds'] / base['cpu_seconds']:.2f}x" if base else "-"
-        print(f"{name:10s} {r['seconds']:8.3f} {r['cpu_seconds']:8.3f} {r['peak_mb']:8.1f} {r['claims']!s:>7s} {ratio:>12s}")
+        print(f"{name:10s} {r['seconds']:8.3f} {r['cpu_seconds']:8.3f} {r['first_cpu_seconds']:8.3f} "
+              f"{r['peak_mb']:8.1f} {r['claims']!s:>7s} {ratio:>12s}")
     if base:
         for other in ("oxedi", "x12sdk", "pyx12"):
             if other in results:

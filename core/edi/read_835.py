@@ -60,6 +60,7 @@ def read_835(ctx: TxContext) -> Remittance:
     st_position = tok.position
     days = ctx._days
     amounts = ctx._amounts
+    cas_memo: dict[tuple, Adjustment] = {}
     # Branches are ordered by how often the segment occurs in a real 835 (DTM, SVC, CLP, NM1, CAS).
     for seg in ctx.segments:
         sid = seg[0]
@@ -127,11 +128,17 @@ def read_835(ctx: TxContext) -> Remittance:
                 ctx.flag("cas_outside_claim")
                 continue
             if len(seg) == 4 and seg[2]:
-                # The common single-triplet CAS without a quantity.
-                amount = amounts.get(seg[3])
-                if amount is None:
-                    amount = ctx.money(seg[3], "CAS")
-                target.append(_new_adjustment(seg[1], seg[2], amount, None))
+                # The common single-triplet CAS without a quantity: one shared record per distinct text.
+                key = (seg[1], seg[2], seg[3])
+                adj = cas_memo.get(key)
+                if adj is None:
+                    amount = amounts.get(seg[3])
+                    if amount is None:
+                        amount = ctx.money(seg[3], "CAS")
+                    adj = _new_adjustment(seg[1], seg[2], amount, None)
+                    if len(cas_memo) < 50_000:
+                        cas_memo[key] = adj
+                target.append(adj)
             else:
                 _cas(seg, target, ctx)
         elif sid == "REF":
@@ -354,9 +361,12 @@ def _claim_builder(ctx: TxContext) -> Callable[[list, date | None], ClaimPayment
             line_adjustments = ln[3]
             line_remarks = ln[4]
             line_flags: list[str] = []
-            total = ZERO
-            for a in line_adjustments:
-                total += a.amount
+            if len(line_adjustments) == 1:
+                total = line_adjustments[0].amount
+            else:
+                total = ZERO
+                for a in line_adjustments:
+                    total += a.amount
             cas_total += total
             if line_charge - line_paid != total:
                 line_flags.append(f"unbalanced_line:charge_minus_paid={line_charge - line_paid},adjustments={total}")
