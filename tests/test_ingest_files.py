@@ -120,11 +120,21 @@ def test_reversal_links_to_the_payment_it_reverses(db):
     assert counts(db)["claim_payments"] == before["claim_payments"]
 
 
-def test_reversal_without_its_original_is_flagged(db):
-    ingest(db, write_835(_remit("EFT3", _payment("PCN-7", "22", "-50.00", "-50.00", "ICN-7")), ENVELOPE))
+def test_reversal_without_its_original_is_flagged_and_linked_when_the_original_arrives(db):
+    ingest(db, write_835(_remit("EFT3", _payment("PCN-7", "22", "-50.00", "-40.00", "ICN-7")), ENVELOPE))
     with db.transaction() as s:
         payment = s.scalars(select(ClaimPayment)).one()
         assert payment.reverses_id is None and "reversal_original_not_found" in payment.flags
+    # A correction with the same numbers and charge but another paid amount is not the original.
+    correction = _payment("PCN-7", "1", "50.00", "45.00", "ICN-7")
+    assert ingest(db, write_835(_remit("EFT4", correction), ENVELOPE)).reversals_linked == 0
+    original = _payment("PCN-7", "1", "50.00", "40.00", "ICN-7")
+    assert ingest(db, write_835(_remit("EFT5", original), ENVELOPE)).reversals_linked == 1
+    with db.transaction() as s:
+        rows = {p.remittance.trace_number: p for p in s.scalars(select(ClaimPayment))}
+        rev, corr, orig = rows["EFT3"], rows["EFT4"], rows["EFT5"]
+        assert rev.reverses_id == orig.id and "reversal_original_not_found" not in rev.flags
+        assert orig.reversed and not corr.reversed
 
 
 def test_277ca_rejections_and_links_to_claims_in_either_order(db):

@@ -99,6 +99,8 @@ def store_remittance(session: Session, r: RemittanceRecord, *, edi_file_id: int,
     for payment_id, c in zip(payment_ids, r.claims):
         if c.is_reversal and _link_reversal(session, payment_id, c, payer_id, remit_id):
             outcome.reversals_linked += 1
+    outcome.reversals_linked += _link_earlier_reversals(
+        session, payer_id, remit_id, [(i, c) for i, c in zip(payment_ids, r.claims) if not c.is_reversal])
     return outcome
 
 
@@ -165,6 +167,49 @@ def _link_reversal(session: Session, payment_id: int, c: ClaimRecord, payer_id: 
     session.get(ClaimPayment, payment_id).reverses_id = original
     session.flush()
     return True
+
+
+def _link_earlier_reversals(session: Session, payer_id: int, remit_id: int,
+                            originals: list[tuple[int, ClaimRecord]]) -> int:
+    """Link reversals stored before the payments they reverse (ERAs can arrive out of order).
+
+    A stored, unlinked reversal of this payer is linked to a payment of this remittance with the
+    same CLP07 or CLP01 only when it negates that payment's charge and paid amount exactly (a later
+    correction of the same claim usually shares both numbers and the charge, never both amounts);
+    the reversal loses its `reversal_original_not_found` flag. Returns how many were linked.
+    """
+    by_key: dict[tuple[str, str], list[tuple[int, ClaimRecord]]] = {}
+    for payment_id, c in originals:
+        for key in (("icn", fit(c.payer_claim_number, 80)), ("pcn", fit(c.patient_control_number, 80))):
+            if key[1]:
+                by_key.setdefault(key, []).append((payment_id, c))
+    icns = sorted(k for kind, k in by_key if kind == "icn")
+    pcns = sorted(k for kind, k in by_key if kind == "pcn")
+    base = (select(ClaimPayment)
+            .join(Remittance, Remittance.id == ClaimPayment.remittance_id)
+            .where(Remittance.payer_id == payer_id, Remittance.id != remit_id, ClaimPayment.status_code == "22",
+                   ClaimPayment.reverses_id.is_(None)).order_by(ClaimPayment.id))
+    orphans: dict[int, ClaimPayment] = {}
+    for column, numbers in ((ClaimPayment.payer_claim_number, icns), (ClaimPayment.patient_control_number, pcns)):
+        for i in range(0, len(numbers), 500):
+            for row in session.scalars(base.where(column.in_(numbers[i:i + 500]))):
+                orphans[row.id] = row
+    taken: set[int] = set()
+    linked = 0
+    for reversal in sorted(orphans.values(), key=lambda row: row.id):
+        matches = by_key.get(("icn", reversal.payer_claim_number), []) + by_key.get(
+            ("pcn", reversal.patient_control_number), [])
+        original = next((pid for pid, c in matches
+                         if pid not in taken and c.charge == -reversal.charge and c.paid == -reversal.paid), None)
+        if original is None:
+            continue
+        taken.add(original)
+        reversal.reverses_id = original
+        reversal.flags = [f for f in reversal.flags if f != "reversal_original_not_found"]
+        session.get(ClaimPayment, original).reversed = True
+        linked += 1
+    session.flush()
+    return linked
 
 
 def _best(candidates: list, c: ClaimRecord, *, allow_recent: bool) -> int | None:
