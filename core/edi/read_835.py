@@ -31,7 +31,7 @@ _ENVELOPE = {"ST", "GE", "GS", "IEA", "ISA"}
 # Literal indices in the hot branches below follow these layouts.
 # Raw claim gathered by the walk: [CLP seg, adjustments, remarks, from, to, received, lines, then the first
 # NM1 person of each role: patient QC, insured IL, corrected insured 74, rendering provider 82].
-# Adjustment and remark lists start as () and become lists at their first entry (most stay empty).
+# Adjustments and remarks are tuples, () until their first entry (most stay empty), so records take them as they are.
 _C_SEG, _C_ADJ, _C_REM, _C_FROM, _C_TO, _C_RECEIVED, _C_LINES = range(7)
 _C_PERSON = {"QC": 7, "IL": 8, "74": 9, "82": 10}
 # Raw service line: [SVC seg, from, to, adjustments, remarks, REF*6R control, AMT*B6 allowed].
@@ -116,31 +116,26 @@ def read_835(ctx: TxContext) -> Remittance:
                     claim[slot] = (_new_person(seg[3], seg[4], seg[5], seg[8], seg[9], seg[2], seg[7], None, "", None)
                                    if len(seg) >= 10 else person(seg))
         elif sid == "CAS":
-            if line is not None:
-                target = line[3]
-                if not target:
-                    target = line[3] = []
-            elif claim is not None:
-                target = claim[1]
-                if not target:
-                    target = claim[1] = []
-            else:
+            if line is None and claim is None:
                 ctx.flag("cas_outside_claim")
                 continue
             if len(seg) == 4 and seg[2]:
-                # The common single-triplet CAS without a quantity: one shared record per distinct text.
+                # The common single-triplet CAS without a quantity: one shared (adjustment,) per distinct text.
                 key = (seg[1], seg[2], seg[3])
-                adj = cas_memo.get(key)
-                if adj is None:
+                found = cas_memo.get(key)
+                if found is None:
                     amount = amounts.get(seg[3])
                     if amount is None:
                         amount = ctx.money(seg[3], "CAS")
-                    adj = _new_adjustment(seg[1], seg[2], amount, None)
+                    found = (_new_adjustment(seg[1], seg[2], amount, None),)
                     if len(cas_memo) < 50_000:
-                        cas_memo[key] = adj
-                target.append(adj)
+                        cas_memo[key] = found
             else:
-                _cas(seg, target, ctx)
+                found = _cas(seg, ctx)
+            if line is not None:
+                line[3] = line[3] + found if line[3] else found
+            else:
+                claim[1] = claim[1] + found if claim[1] else found
         elif sid == "REF":
             if line is not None and el(seg, 1) in ("6R", "LU") and not line[_L_CONTROL]:
                 line[_L_CONTROL] = el(seg, 2)
@@ -154,13 +149,11 @@ def read_835(ctx: TxContext) -> Remittance:
                 line[_L_ALLOWED] = ctx.optional_money(el(seg, 2), "AMTB6")
         elif sid == "LQ":
             if line is not None and el(seg, 1) == "HE" and el(seg, 2):
-                if not line[_L_REM]:
-                    line[_L_REM] = []
-                line[_L_REM].append(_new_remark("LQ", seg[2]))
+                line[_L_REM] = (*line[_L_REM], _new_remark("LQ", seg[2]))
         elif sid == "MOA" or sid == "MIA":
             if claim is not None:
                 positions = (3, 4, 5, 6, 7) if sid == "MOA" else (5, 20, 21, 22, 23)
-                claim[_C_REM] = [*claim[_C_REM], *(_new_remark(sid, el(seg, i)) for i in positions if el(seg, i))]
+                claim[_C_REM] = (*claim[_C_REM], *(_new_remark(sid, el(seg, i)) for i in positions if el(seg, i)))
         elif sid == "PLB":
             _plb(seg, plb, ctx)
         elif sid == "BPR":
@@ -203,8 +196,9 @@ def read_835(ctx: TxContext) -> Remittance:
     raise ctx.truncated("835")
 
 
-def _cas(seg: list[str], target: list[Adjustment], ctx: TxContext) -> None:
+def _cas(seg: list[str], ctx: TxContext) -> tuple[Adjustment, ...]:
     group = seg[1] if len(seg) > 1 else ""
+    found = []
     n = len(seg)
     amounts = ctx._amounts
     for i in range(2, n, 3):
@@ -216,7 +210,8 @@ def _cas(seg: list[str], target: list[Adjustment], ctx: TxContext) -> None:
         if amount is None:
             amount = ctx.money(text, "CAS")
         qty_text = seg[i + 2] if i + 2 < n else ""
-        target.append(_new_adjustment(group, reason, amount, ctx.money(qty_text, "CAS") if qty_text else None))
+        found.append(_new_adjustment(group, reason, amount, ctx.money(qty_text, "CAS") if qty_text else None))
+    return tuple(found)
 
 
 def _plb(seg: list[str], out: list[ProviderAdjustment], ctx: TxContext) -> None:
@@ -382,7 +377,7 @@ def _claim_builder(ctx: TxContext) -> Callable[[list, date | None], ClaimPayment
                     code_flags(line_adjustments, line_remarks, on, line_flags)
             lines.append(_new_line(
                 procedure, line_charge, line_paid, units, lseg[4], billed, ln[1], ln[2],
-                tuple(line_adjustments) if line_adjustments else (), tuple(line_remarks) if line_remarks else (),
+                line_adjustments, line_remarks,
                 ln[5], ln[6], tuple(line_flags) if line_flags else ()))
         if charge - paid != cas_total:
             flags.append(f"unbalanced_claim:charge_minus_paid={charge - paid},adjustments={cas_total}")
@@ -396,7 +391,7 @@ def _claim_builder(ctx: TxContext) -> Callable[[list, date | None], ClaimPayment
                 responsibility = money(seg[5], "CLP05")
         return _new_claim(
             seg[1], seg[2], charge, paid, responsibility, seg[6], seg[7], seg[8], seg[9],
-            tuple(adjustments) if adjustments else (), tuple(remarks) if remarks else (),
+            adjustments, remarks,
             c[7], c[8], c[9], c[10], claim_from, claim_to, c[5],
             tuple(lines), tuple(flags) if flags else ())
 
