@@ -55,7 +55,7 @@ async def open_fleet(db: Database, settings: Settings, keys: KeyRing, config: Fl
         pool = await BrowserPool.chromium(executable=settings.browser_executable,
                                           max_contexts=config.max_contexts, recycle_after=config.recycle_after)
     runtime = FleetRuntime(db=db, settings=settings, keys=keys, config=config, pool=pool,
-                           limits=PortalRateLimits(config.rate_limits), **runtime_kwargs)
+                           limits=PortalRateLimits(db, config.rate_limits), **runtime_kwargs)
     chosen = make_backend(runtime, backend)
     try:
         yield chosen

@@ -14,7 +14,7 @@ from typing import Any
 
 import structlog
 
-from fleet.rate_limit import SlidingWindowLimiter
+from fleet.rate_limit import PortalLimiter
 
 log = structlog.get_logger()
 
@@ -53,7 +53,7 @@ class _Slot:
 class LeasedBrowser:
     """What a run sees as `ctx.browser`: a Browser whose contexts the pool closes for it."""
 
-    def __init__(self, slot: _Slot, stats: PoolStats, limiter: SlidingWindowLimiter | None):
+    def __init__(self, slot: _Slot, stats: PoolStats, limiter: PortalLimiter | None):
         self._slot = slot
         self._stats = stats
         self._limiter = limiter
@@ -154,7 +154,7 @@ class BrowserPool:
             pass
 
     @asynccontextmanager
-    async def lease(self, limiter: SlidingWindowLimiter | None = None) -> AsyncIterator[LeasedBrowser]:
+    async def lease(self, limiter: PortalLimiter | None = None) -> AsyncIterator[LeasedBrowser]:
         """A browser for one run; its contexts are closed when the block ends, whatever happens."""
         async with self._capacity:
             slot = await self._current()

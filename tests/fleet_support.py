@@ -158,7 +158,7 @@ def make_runtime(db, settings, automations: dict[str, Any], *, pool: BrowserPool
     cfg = FleetConfig(**config)
     return FleetRuntime(db=db, settings=settings, keys=KeyRing.load(settings, create=True), config=cfg,
                         pool=pool or fake_pool(cfg.max_contexts, cfg.recycle_after),
-                        limits=PortalRateLimits(cfg.rate_limits), crash=crash or CrashInjector(),
+                        limits=PortalRateLimits(db, cfg.rate_limits), crash=crash or CrashInjector(),
                         evidence_factory=lambda rt, run_id, account: NullEvidence(),
                         today=lambda: date(2026, 11, 27), resolve=lambda name: automations[name])
 

@@ -4,7 +4,7 @@ import asyncio
 import pytest
 
 from fleet.browser_pool import BrowserPool
-from fleet.rate_limit import SlidingWindowLimiter
+from fleet.rate_limit import PortalLimiter
 
 pytestmark = pytest.mark.browser
 
@@ -82,7 +82,7 @@ async def test_concurrent_leases_are_bounded(make_pool):
     assert entered == ["a", "b"]
 
 
-async def test_rate_limit_applies_to_every_request_of_the_run(make_pool):
+async def test_rate_limit_applies_to_every_request_of_the_run(make_pool, db):
     hits = []
 
     async def handle(reader, writer):
@@ -104,7 +104,7 @@ async def test_rate_limit_applies_to_every_request_of_the_run(make_pool):
         slept.append(seconds)
         now[0] += seconds
 
-    limiter = SlidingWindowLimiter(2, clock=lambda: now[0], sleep=fake_sleep)
+    limiter = PortalLimiter(db, "availity", 2, clock=lambda: now[0], sleep=fake_sleep)
     pool = await make_pool()
     try:
         async with pool.lease(limiter) as browser:

@@ -1,10 +1,10 @@
-"""Automation runs, the evidence manifest and the audit log (the last two append-only)."""
+"""Automation runs, portal request stamps, the evidence manifest and the audit log (the last two append-only)."""
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import Float, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.store.models.base import Base, BigId, CreatedMixin, IdMixin, utcnow
@@ -31,6 +31,16 @@ class AutomationRun(CreatedMixin, Base):
     result: Mapped[dict[str, Any]] = mapped_column(default=dict)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+
+
+class PortalRequest(IdMixin, Base):
+    """One request a worker let through to a portal (fleet/rate_limit.py): the last minute of them per portal."""
+
+    __tablename__ = "portal_requests"
+    __table_args__ = (Index("ix_portal_requests_portal_at", "portal", "at"),)
+    portal: Mapped[str] = mapped_column(String(40))
+    # Seconds since the epoch on the worker's clock.
+    at: Mapped[float] = mapped_column(Float)
 
 
 class EvidenceEntry(Base):
