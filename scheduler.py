@@ -87,7 +87,7 @@ class AccountSchedule(BaseModel):
     alias: str
     # Automations pulled daily for this account; default by portal (claim status + ERAs).
     automations: tuple[str, ...] | None = None
-    # Local "HH:MM"; default the schedule's daily_time.
+    # Local "HH:MM" (or "HH:MM:SS"); default the schedule's daily_time.
     time: str | None = None
 
 
@@ -135,15 +135,18 @@ class ScheduleConfig(BaseModel):
         return ZoneInfo(self.timezone)
 
 
-def _parse_time(value: str) -> tuple[int, int]:
+def _parse_time(value: str) -> tuple[int, int, int]:
+    """Parse "HH:MM" or "HH:MM:SS" into (hour, minute, second)."""
     try:
-        hh, mm = value.split(":")
-        hour, minute = int(hh), int(mm)
+        parts = [int(p) for p in value.split(":")]
     except ValueError:
-        raise ValueError(f"time must be HH:MM, got {value!r}") from None
-    if not (0 <= hour < 24 and 0 <= minute < 60):
+        parts = []
+    if len(parts) not in (2, 3):
+        raise ValueError(f"time must be HH:MM or HH:MM:SS, got {value!r}")
+    hour, minute, second = (*parts, 0)[:3]
+    if not (0 <= hour < 24 and 0 <= minute < 60 and 0 <= second < 60):
         raise ValueError(f"time out of range: {value!r}")
-    return hour, minute
+    return hour, minute, second
 
 
 def load_schedule_config(path: Path | None = None) -> ScheduleConfig:
@@ -244,16 +247,17 @@ def planned_jobs(db: Database, config: ScheduleConfig) -> list[tuple[str, str, t
         if acc.alias not in portals:
             raise ConfigError(f"[schedule] names account {acc.alias!r}, which is not an enabled, authorised account")
         portal = portals[acc.alias]
-        hour, minute = _parse_time(acc.time or config.daily_time)
+        hour, minute, second = _parse_time(acc.time or config.daily_time)
         for automation in acc.automations if acc.automations is not None else DAILY_BY_PORTAL.get(portal, ()):
             jobs.append((f"daily:{automation}:{acc.alias}", "daily", (acc.alias, automation),
-                         CronTrigger(day_of_week="mon-fri", hour=hour, minute=minute, timezone=tz)))
-        ch, cm = _parse_time(config.caqh_time)
+                         CronTrigger(day_of_week="mon-fri", hour=hour, minute=minute, second=second, timezone=tz)))
+        ch, cm, cs = _parse_time(config.caqh_time)
         for automation in WEEKLY_BY_PORTAL.get(portal, ()):
             jobs.append((f"weekly:{automation}:{acc.alias}", "weekly", (acc.alias, automation),
-                         CronTrigger(day_of_week=config.caqh_day, hour=ch, minute=cm, timezone=tz)))
-    fh, fm = _parse_time(config.follow_up_time)
-    jobs.append(("daily:follow_ups", "follow_ups", (), CronTrigger(day_of_week="mon-fri", hour=fh, minute=fm, timezone=tz)))
+                         CronTrigger(day_of_week=config.caqh_day, hour=ch, minute=cm, second=cs, timezone=tz)))
+    fh, fm, fs = _parse_time(config.follow_up_time)
+    jobs.append(("daily:follow_ups", "follow_ups", (),
+                 CronTrigger(day_of_week="mon-fri", hour=fh, minute=fm, second=fs, timezone=tz)))
     if config.reconcile_minute is not None:
         jobs.append(("hourly:reconcile", "reconcile", (), CronTrigger(minute=config.reconcile_minute, timezone=tz)))
     return jobs
