@@ -3,13 +3,15 @@ sandbox's own record of what it received: zero duplicate submissions, zero lost 
 nothing left in doubt.
 
 Each trial: queue one run; start `payerfleet worker --until-idle` as a subprocess with
-PAYERFLEET_CRASH_AT naming the point; it SIGKILLs itself there. A fresh worker (this process, same
-database, same backend) then recovers what the dead one left, reconciles, re-submits what is safe.
+PAYERFLEET_CRASH_AT naming the point; it SIGKILLs itself there. Then `payerfleet reconcile`, a fresh
+process on the same database and backend, recovers what the dead one left, reconciles and re-submits
+what is safe, as an operator (or the next worker) would.
 Trials per checkpoint: PAYERFLEET_CRASH_TRIALS (default 1 to keep CI bounded; the report used 3); seed: PAYERFLEET_CRASH_SEED.
 """
 from __future__ import annotations
 
 import base64
+import json
 import os
 import random
 import signal
@@ -35,7 +37,7 @@ from core.store.models import (
     SubmissionIntent,
 )
 from core.vault import Credentials, Vault
-from fleet import reconciler, runs
+from fleet import runs
 from fleet.backends import open_fleet
 from fleet.config import FleetConfig
 from fleet_support import clear_procrastinate
@@ -51,14 +53,19 @@ PDF = b"%PDF-1.4\n% crash harness\n" + b"7" * 5000 + b"\n%%EOF\n"
 WORKER_TIMEOUT_S = 120
 
 
+def _payerfleet(settings, cwd: Path, *args: str, **env_extra: str) -> subprocess.CompletedProcess:
+    """`payerfleet ARGS` in its own process on the harness's database and data directory."""
+    env = {**os.environ, "PAYERFLEET_DATABASE_URL": settings.db_url, "PAYERFLEET_DATA_DIR": str(settings.data_dir),
+           "PAYERFLEET_FLEET_MAX_CONTEXTS": "1", "PAYERFLEET_LOG_LEVEL": "WARNING",
+           "PAYERFLEET_CONFIG": str(cwd / "none.toml"), **env_extra}
+    code = "from cli.main import app; app()"
+    return subprocess.run([sys.executable, "-c", code, *args], env=env, cwd=cwd, capture_output=True, text=True,
+                          timeout=WORKER_TIMEOUT_S)
+
+
 def _worker(backend: str, settings, crash_at: str, cwd: Path) -> int:
     """Run one worker process until the queue is empty or it kills itself; its exit code."""
-    env = {**os.environ, "PAYERFLEET_DATABASE_URL": settings.db_url, "PAYERFLEET_DATA_DIR": str(settings.data_dir),
-           "PAYERFLEET_CRASH_AT": crash_at, "PAYERFLEET_FLEET_MAX_CONTEXTS": "1", "PAYERFLEET_LOG_LEVEL": "WARNING",
-           "PAYERFLEET_CONFIG": str(cwd / "none.toml")}
-    code = "from cli.main import app; app()"
-    proc = subprocess.run([sys.executable, "-c", code, "worker", "--until-idle", "--backend", backend], env=env,
-                          cwd=cwd, capture_output=True, text=True, timeout=WORKER_TIMEOUT_S)
+    proc = _payerfleet(settings, cwd, "worker", "--until-idle", "--backend", backend, PAYERFLEET_CRASH_AT=crash_at)
     if proc.returncode not in (0, -signal.SIGKILL):
         raise AssertionError(f"worker exited {proc.returncode}: {proc.stderr[-2000:]}")
     return proc.returncode
@@ -66,7 +73,7 @@ def _worker(backend: str, settings, crash_at: str, cwd: Path) -> int:
 
 @pytest.fixture(params=BACKENDS)
 async def lab(request, db, settings, fresh_sandbox, tmp_path):
-    """Accounts for the sandbox's UHC and Availity, and a 'restarted worker' in this process."""
+    """Accounts for the sandbox's UHC and Availity, and this process's side of the fleet (it queues the runs)."""
     keys = KeyRing.load(settings, create=True)
     vault = Vault(db, keys)
     aliases = {}
@@ -89,14 +96,13 @@ async def lab(request, db, settings, fresh_sandbox, tmp_path):
                "cwd": tmp_path, "rng": random.Random(f"{SEED}:{request.param}")}
 
 
-async def _restart_and_reconcile(lab) -> dict:
-    backend = lab["backend"]
-    if backend.name == "procrastinate":
-        # The dead worker's heartbeat is still recent; this harness knows it is dead.
-        await backend.recover(stalled_after_s=0)
-    else:
-        backend.recover()
-    return await reconciler.reconcile_all(backend)
+def _restart_and_reconcile(lab) -> dict:
+    """`payerfleet reconcile` in a fresh process: recover the dead worker's run, reconcile, re-submit."""
+    # The dead worker's heartbeat is still recent; this harness knows it is dead, so stalled means now.
+    proc = _payerfleet(lab["settings"], lab["cwd"], "reconcile", "--json", "--backend", lab["backend"].name,
+                       PAYERFLEET_FLEET_STALLED_AFTER_S="0.001")
+    assert proc.returncode == 0, f"reconcile exited {proc.returncode}: {proc.stderr[-2000:]}"
+    return json.loads(proc.stdout)
 
 
 def _report(capsys, title: str, rows: list[tuple]) -> None:
@@ -127,7 +133,7 @@ async def test_reconsideration_is_submitted_exactly_once_whatever_the_crash(lab,
             rc = _worker(backend.name, lab["settings"], f"reconsideration_submit:{point}", lab["cwd"])
             with db.transaction() as s:
                 at_crash = s.scalar(select(SubmissionIntent.state).where(SubmissionIntent.idempotency_key == key))
-            report = await _restart_and_reconcile(lab)
+            report = _restart_and_reconcile(lab)
             received = [r for r in uhc.submissions() if r["claim_id"] == claim]
             with db.transaction() as s:
                 intent = s.scalar(select(SubmissionIntent).where(SubmissionIntent.idempotency_key == key))
@@ -171,7 +177,7 @@ async def test_eras_are_neither_lost_nor_duplicated_whatever_the_crash(lab, caps
             rc = _worker(backend.name, lab["settings"], f"era_pull:{point}@{nth}", lab["cwd"])
             with db.transaction() as s:
                 at_crash = s.scalar(select(func.count()).select_from(Remittance))
-            await _restart_and_reconcile(lab)
+            _restart_and_reconcile(lab)
             with db.transaction() as s:
                 got = list(s.scalars(select(EdiFile.sha256).where(EdiFile.kind == "835")))
                 remits = s.scalar(select(func.count()).select_from(Remittance))
