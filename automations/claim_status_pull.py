@@ -56,10 +56,14 @@ class ClaimStatusSummary:
     recorded: int
     unchanged: int
     not_found: int
+    # Portal work: member searches run, and claims looked up alone (each a detail page).
+    member_searches: int
+    single_lookups: int
 
     def as_dict(self) -> dict[str, Any]:
         return {"looked_up": self.looked_up, "recorded": self.recorded, "unchanged": self.unchanged,
-                "not_found": self.not_found}
+                "not_found": self.not_found, "member_searches": self.member_searches,
+                "single_lookups": self.single_lookups}
 
 
 def dedupe_key(account_id: int, row: ClaimStatusRow) -> str:
@@ -147,13 +151,14 @@ class ClaimStatusPull:
         except ValueError as exc:
             raise InvalidParams(f"claim_status_pull: {exc}") from exc
         rows: list[ClaimStatusRow] = []
-        not_found = 0
+        not_found = singles = searches = 0
         async with open_session(ctx) as session:
             await checkpoint(ctx, "session_open", session)
             lookup: ClaimStatusLookup = session.capability("claim_status")
 
             async def one(query: ClaimQuery) -> None:
-                nonlocal not_found
+                nonlocal not_found, singles
+                singles += 1
                 try:
                     rows.append(await session.read(lambda: lookup.lookup(query)))
                     await ctx.evidence.capture_page(session.page, "claim_read")
@@ -171,8 +176,9 @@ class ClaimStatusPull:
                 except CapabilityNotSupported:
                     # No date-range search on this portal: look up the claims we billed in the range,
                     # one member search per patient where the portal has it.
-                    for query in await self._by_member(ctx, session, lookup, stored_claims(ctx, since, to, p.payers),
-                                                       rows):
+                    left, searches = await self._by_member(ctx, session, lookup,
+                                                           stored_claims(ctx, since, to, p.payers), rows)
+                    for query in left:
                         await one(query)
             await checkpoint(ctx, "results_read", session)
         try:
@@ -181,14 +187,15 @@ class ClaimStatusPull:
             # A concurrent run recorded the same rows first; recounting makes this run a no-op.
             recorded, unchanged = record_rows(ctx, rows)
         ctx.checkpoint("recorded")
-        summary = ClaimStatusSummary(len(rows) + not_found, recorded, unchanged, not_found)
+        summary = ClaimStatusSummary(len(rows) + not_found, recorded, unchanged, not_found, searches, singles)
         log.info("claim_status.pulled", run_id=ctx.run_id, account=ctx.account.alias, **summary.as_dict())
         return summary.as_dict()
 
     @staticmethod
     async def _by_member(ctx: RunContext, session, lookup, claims: list[StoredClaim],
-                         rows: list[ClaimStatusRow]) -> list[ClaimQuery]:
-        """Member searches append the rows of our claims they list; returns what still needs a lookup.
+                         rows: list[ClaimStatusRow]) -> tuple[list[ClaimQuery], int]:
+        """Member searches append the rows of our claims they list; returns what still needs a lookup
+        and how many searches ran.
 
         A claim a search does not list, and one listed only as "Rejected" (the list has no
         acknowledgment category, which routing needs), is looked up alone. Listed claims we did not
@@ -197,7 +204,7 @@ class ClaimStatusPull:
         groups, alone = member_groups(claims)
         left = [c.query() for c in alone]
         if getattr(lookup, "search_member", None) is None:
-            return left + [c.query() for g in groups.values() for c in g]
+            return left + [c.query() for g in groups.values() for c in g], 0
 
         async def evidence() -> None:
             await ctx.evidence.capture_page(session.page, "results_page")
@@ -208,7 +215,7 @@ class ClaimStatusPull:
                     m, d, min(c.dos_from for c in g), max(c.dos_to or c.dos_from for c in g),
                     payer=py, on_page=evidence))
             except CapabilityNotSupported:
-                return left + [c.query() for g in list(groups.values())[index:] for c in g]
+                return left + [c.query() for g in list(groups.values())[index:] for c in g], index
             listed = {r.claim_number: r for r in found} | {r.patient_control_number: r for r in found}
             for c in group:
                 row = listed.get(c.number)
@@ -217,7 +224,7 @@ class ClaimStatusPull:
                 else:
                     rows.append(row)
         log.info("claim_status.member_searches", run_id=ctx.run_id, searches=len(groups), alone=len(left))
-        return left
+        return left, len(groups)
 
 
 CLAIM_STATUS_PULL = ClaimStatusPull()

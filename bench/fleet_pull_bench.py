@@ -1,17 +1,34 @@
 """Fleet daily-pull throughput: claim statuses for N sandbox claims, 1/2/4 concurrent contexts, both backends.
 
     .venv/bin/python bench/fleet_pull_bench.py                      # 2,000 claims, 100 ms latency
-    .venv/bin/python bench/fleet_pull_bench.py --claims 400 --concurrency 1 2 4 --backends local
+    .venv/bin/python bench/fleet_pull_bench.py --claims 200 --concurrency 1 4 --backends local
 
-The sandbox (seeded, N claims) gets 100 ms of injected latency on every request. The pull is the
-scheduled claim_status_pull, split into runs of --chunk named claims, each run on the portal
-account that serves the claim's payer (two Availity-like and two UHC-like demo accounts: at most
-four runs at once, one per account, as the per-account lock allows). Every run goes through the
-fleet exactly as in production: run rows, the backend, the browser pool (one Chromium, a context
-per run), rate limits off, evidence captured per claim. Local runs on SQLite, Procrastinate on
-PostgreSQL (PAYERFLEET_BENCH_PG_URL, default the test server); both in one invocation.
-Printed per (backend, contexts): claims/min, CPU seconds per claim (this process plus Chromium,
-from /proc) and peak resident memory per context (Chromium's processes, sampled). Not a test.
+The sandbox (seed 11, N claims) gets 100 ms of injected latency on every request. Each
+configuration starts from a fresh store into which, before the clock starts, the practice's
+submitted 837P batches are ingested (cli.sandbox.ingest_submissions, as the demo does), so the
+store knows the claims. The pull is then production's daily claim_status_pull: no claim list,
+a service-date range and the account's payers. Neither sandbox portal has a date-range search,
+so a run groups its stored claims by (payer, member id, date of birth), runs one member search
+per group (every results page read and captured as evidence) and looks up alone only what a
+search did not list or listed only as "Rejected" (a detail page each, captured).
+
+One run per portal account (each with its own dedupe key, as the scheduler enqueues them):
+Availity's four payers are dealt out to its two accounts, and UHC's one payer is split by
+service date into a window per account (see _plan). The sandbox has two Availity-like and two
+UHC-like accounts, so at most four runs go at once (one session per account); about three
+quarters of the claims are the Availity payers', so at 4 contexts the two Availity runs set the
+time. Runs go through the fleet as in production: run rows, the backend, the browser pool (one
+Chromium, a context per run), evidence; rate limits are off (they would cap the figure, not
+measure it). Each account logs in once (TOTP) before the clock starts, so the figure is the
+steady daily pull. Local runs on SQLite, Procrastinate on PostgreSQL (PAYERFLEET_BENCH_PG_URL,
+default the test server); both in one invocation.
+
+Printed per (backend, contexts): claims (statuses read for the stored claims: recorded +
+unchanged over the runs), runs and failed runs, seconds, claims/min, CPU seconds per claim (this
+process, which also serves the sandbox, plus Chromium, from /proc), peak resident memory per
+context (Chromium's processes, sampled), and the portal work (member searches, single lookups,
+claims not found). Every configuration is printed; the exit status is 1 if any run failed. Not
+a test.
 """
 from __future__ import annotations
 
@@ -23,16 +40,19 @@ import sys
 import tempfile
 import time
 import uuid
+from datetime import date, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy import create_engine, select, text  # noqa: E402
 
+from cli.sandbox import ingest_submissions, portal_payers  # noqa: E402
 from core.config import Settings  # noqa: E402
 from core.crypto import KeyRing  # noqa: E402
 from core.store import migrate  # noqa: E402
 from core.store.db import Database  # noqa: E402
+from core.store.models import Claim, Payer  # noqa: E402
 from core.vault import Credentials, Vault  # noqa: E402
 from fixtures.sandbox import running  # noqa: E402
 from fleet import runs  # noqa: E402
@@ -144,33 +164,57 @@ def _accounts(db: Database, keys: KeyRing, sandbox) -> dict[str, list[str]]:
     return out
 
 
-def _plan(sandbox, n: int, chunk: int, accounts: dict[str, list[str]]) -> list[tuple[str, list[dict]]]:
-    """(account alias, claim refs) per run: claims of each portal in chunks, accounts round-robin."""
-    ds = sandbox.availity.state.dataset
-    claims = ds.claims[:n]
+def _plan(db: Database, accounts: dict[str, list[str]]) -> list[tuple[str, dict, int]]:
+    """(account alias, daily-pull parameters, stored claims in them): one run per account, biggest first.
+
+    A portal with at least as many payers as accounts deals its payers out (most claims first, to
+    the account with fewest), so no member's claims are split between runs. A portal with fewer
+    splits its claims by first service date into one equal window per account; a member whose
+    claims straddle a cut is then searched once per window.
+    """
     plan = []
-    for portal in ("availity", "uhc"):
-        mine = [c for c in claims if (c.payer == "UHC") == (portal == "uhc")]
-        for k in range(0, len(mine), chunk):
-            refs = [{"claim_number": c.id, "payer": c.payer if portal == "availity" else ""} for c in mine[k:k + chunk]]
-            plan.append((accounts[portal][(k // chunk) % len(accounts[portal])], refs))
-    return plan
+    for portal, aliases in accounts.items():
+        with db.transaction() as s:
+            found = s.execute(select(Payer.code, Claim.dos_from).join(Payer, Payer.id == Claim.payer_id)
+                              .where(Payer.code.in_(portal_payers(portal)), Claim.dos_from.is_not(None))).all()
+        days: dict[str, list[date]] = {}
+        for code, day in found:
+            days.setdefault(code, []).append(day)
+        if not days:
+            continue
+        if len(days) >= len(aliases):
+            shares: dict[str, list[str]] = {alias: [] for alias in aliases}
+            for code in sorted(days, key=lambda c: -len(days[c])):
+                shares[min(aliases, key=lambda a: sum(len(days[c]) for c in shares[a]))].append(code)
+            for alias, codes in shares.items():
+                mine = [d for c in codes for d in days[c]]
+                plan.append((alias, {"payers": sorted(codes), "service_from": min(mine).isoformat(),
+                                     "service_to": max(mine).isoformat()}, len(mine)))
+            continue
+        every = sorted(d for ds in days.values() for d in ds)
+        cuts = sorted({every[len(every) * i // len(aliases)] for i in range(len(aliases))})
+        for alias, lo, hi in zip(aliases, cuts, [*cuts[1:], every[-1] + timedelta(days=1)]):
+            plan.append((alias, {"payers": sorted(days), "service_from": lo.isoformat(),
+                                 "service_to": (hi - timedelta(days=1)).isoformat()}, sum(lo <= d < hi for d in every)))
+    return sorted(plan, key=lambda run: -run[2])
 
 
-async def one(backend_name: str, contexts: int, sandbox, args, workdir: Path) -> dict:
+async def one(backend_name: str, contexts: int, sandbox, today: date, workdir: Path) -> dict:
     db, cleanup = _fresh_db("sqlite" if backend_name == "local" else "postgresql", workdir)
     data_dir = Path(tempfile.mkdtemp(dir=workdir))
     settings = Settings(data_dir=data_dir, database_url=db.url)
     keys = KeyRing.load(settings, create=True)
     try:
         accounts = _accounts(db, keys, sandbox)
-        plan = _plan(sandbox, args.claims, args.chunk, accounts)
+        ingest_submissions(db, sandbox, today)
+        plan = _plan(db, accounts)
         config = FleetConfig(backend=backend_name, max_contexts=contexts, rate_limits={}, run_timeout_s=3600)
         meter, stop = Meter(), asyncio.Event()
-        async with open_fleet(db, settings, keys, config) as backend:
-            # Log every account in once first (TOTP), so the figure is the steady daily pull.
-            warm = [await submit(backend, "claim_status_pull", accounts[p][i], {"claims": [plan_ref(sandbox, p)]})
-                    for p in accounts for i in range(len(accounts[p]))]
+        async with open_fleet(db, settings, keys, config, today=lambda: today) as backend:
+            # Log every account in once first (TOTP): a pull of a window without claims.
+            nothing = {"service_from": "2000-01-03", "service_to": "2000-01-03"}
+            warm = [await submit(backend, "claim_status_pull", alias, nothing)
+                    for aliases in accounts.values() for alias in aliases]
             await backend.run_until_idle()
             assert all(runs.get_run(db, r).state == runs.SUCCEEDED for r in warm), "warm-up run failed"
             meter.sample()
@@ -178,59 +222,60 @@ async def one(backend_name: str, contexts: int, sandbox, args, workdir: Path) ->
             meter.peak_browser_mb = 0.0
             sampler = asyncio.create_task(_sampler(meter, stop))
             t0 = time.perf_counter()
-            ids = [await submit(backend, "claim_status_pull", alias, {"claims": refs}, runs.Priority.SCHEDULED)
-                   for alias, refs in plan]
+            ids = [await submit(backend, "claim_status_pull", alias, params, runs.Priority.SCHEDULED,
+                                runs.dedupe_key("claim_status_pull", alias, today.isoformat()))
+                   for alias, params, _ in plan]
             await backend.run_until_idle()
             wall = time.perf_counter() - t0
             stop.set()
             await sampler
             meter.sample()
         infos = [runs.get_run(db, r) for r in ids]
-        looked_up = sum(i.result.get("looked_up", 0) for i in infos if i.state == runs.SUCCEEDED)
-        failed = [i.error_type for i in infos if i.state != runs.SUCCEEDED]
-        return {"backend": backend_name, "contexts": contexts, "claims": looked_up, "runs": len(ids),
-                "failed_runs": len(failed), "seconds": wall, "claims_per_min": looked_up / wall * 60,
-                "cpu_s_per_claim": (meter.cpu_s() - cpu0) / max(looked_up, 1),
-                "peak_mb_per_context": meter.peak_browser_mb / contexts}
+        done = [i.result for i in infos if i.state == runs.SUCCEEDED]
+        failed = [f"{alias}: {i.state} {i.error_type}" for (alias, *_), i in zip(plan, infos) if i.state != runs.SUCCEEDED]
+        # Statuses read for our stored claims: a run records only rows of the claims it was asked about.
+        read = sum(r["recorded"] + r["unchanged"] for r in done)
+        return {"backend": backend_name, "contexts": contexts, "claims": read, "stored": sum(n for *_, n in plan),
+                "runs": len(ids), "failed": failed, "seconds": wall, "claims_per_min": read / wall * 60,
+                "cpu_s_per_claim": (meter.cpu_s() - cpu0) / max(read, 1),
+                "peak_mb_per_context": meter.peak_browser_mb / contexts,
+                **{k: sum(r[k] for r in done) for k in ("member_searches", "single_lookups", "not_found")}}
     finally:
         cleanup()
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
-def plan_ref(sandbox, portal: str) -> dict:
-    ds = sandbox.availity.state.dataset
-    c = next(c for c in ds.claims if (c.payer == "UHC") == (portal == "uhc"))
-    return {"claim_number": c.id, "payer": c.payer if portal == "availity" else ""}
-
-
-async def main(args) -> None:
+async def main(args) -> int:
     from core import logging as pf_logging
 
     pf_logging.configure("console", "WARNING")  # as a production worker runs: no debug chatter
     workdir = Path(tempfile.mkdtemp(prefix="fleet-bench-"))
-    results = []
+    failed = 0
     try:
         with running(seed=args.seed, claims=max(args.claims, 50)) as sandbox:
+            today = date.fromisoformat(sandbox.availity.control("GET", "clock")["now"][:10])
             for handle in sandbox.portals.values():
                 handle.set_faults(latency_ms=args.latency_ms)
             for backend_name in args.backends:
                 for contexts in args.concurrency:
-                    r = await one(backend_name, contexts, sandbox, args, workdir)
-                    results.append(r)
-                    print(f"{r['backend']:<13} contexts={r['contexts']}  {r['claims']:>5} claims in {r['runs']:>3} runs "
-                          f"({r['failed_runs']} failed)  {r['seconds']:7.1f}s  {r['claims_per_min']:7.1f} claims/min  "
-                          f"{r['cpu_s_per_claim']:.3f} CPU s/claim  {r['peak_mb_per_context']:6.0f} MB peak/context",
-                          flush=True)
+                    r = await one(backend_name, contexts, sandbox, today, workdir)
+                    failed += len(r["failed"])
+                    print(f"{r['backend']:<13} contexts={r['contexts']}  {r['claims']:>5} of {r['stored']} claims "
+                          f"in {r['runs']} runs ({len(r['failed'])} failed)  {r['seconds']:7.1f}s  "
+                          f"{r['claims_per_min']:7.1f} claims/min  {r['cpu_s_per_claim']:.3f} CPU s/claim  "
+                          f"{r['peak_mb_per_context']:6.0f} MB peak/context  |  {r['member_searches']} member searches, "
+                          f"{r['single_lookups']} single lookups, {r['not_found']} not found"
+                          + (f"  FAILED: {'; '.join(r['failed'])}" if r["failed"] else ""), flush=True)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--claims", type=int, default=2000)
-    parser.add_argument("--chunk", type=int, default=25, help="Claims per run.")
     parser.add_argument("--latency-ms", type=int, default=100)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument("--backends", nargs="+", default=["local", "procrastinate"], choices=["local", "procrastinate"])
     parser.add_argument("--seed", type=int, default=11)
-    asyncio.run(main(parser.parse_args()))
+    sys.exit(asyncio.run(main(parser.parse_args())))

@@ -27,6 +27,7 @@ from rich.console import Console
 from sqlalchemy import select
 
 from cli.context import err_console
+from cli.sandbox import ingest_submissions, portal_payers
 from core import logging as pf_logging
 from core.config import Settings
 from core.errors import PayerfleetError
@@ -149,7 +150,7 @@ def _run(d: Demo, current: Settings, stack: ExitStack, backend_name: str) -> Non
     if not ctx.get("accounts"):
         return
     with d.step("intake", "ingest the practice's submitted 837P claims (its clearinghouse submission batches)"):
-        d.summary["intake"] = _ingest_submissions(db, ctx["sandbox"], ctx["today"])
+        d.summary["intake"] = ingest_submissions(db, ctx["sandbox"], ctx["today"])
         d.out.print(f"  {d.summary['intake']['files']} batches, {d.summary['intake']['claims']} claims stored")
     from fleet.config import FleetConfig
 
@@ -222,29 +223,10 @@ async def _fleet_part(d: Demo, current: Settings, ctx: dict, config) -> None:
 
 def _params(automation: str, portal: str) -> dict:
     """The demo's run parameters; a claim-status pull looks up only the claims of the portal's payers."""
-    from core.ingest import payer_code
-    from fixtures.generator import codes
-
     params = dict(DEMO_PARAMS.get(automation, {}))
     if automation == "claim_status_pull":
-        # Payer codes as the store made them from the 837s' payer names.
-        params["payers"] = sorted(payer_code(p.name, p.edi_id) for p in codes.PAYERS
-                                  if (p.portal == "uhc") == (portal == "uhc"))
+        params["payers"] = portal_payers(portal)
     return params
-
-
-def _ingest_submissions(db, sandbox, today: date) -> dict:
-    """The 837P batches the practice sent up to today, through the same ingestion as the inbox."""
-    from core.ingest import ingest_bytes
-    from core.store.models import Claim
-    from fixtures.generator.x12 import claim_files
-
-    files = [f for f in claim_files(sandbox.availity.state.dataset) if f.created <= today]
-    for f in files:
-        ingest_bytes(db, f.data, filename=f.name, provenance="clearinghouse:submission-batch")
-    with db.transaction() as s:
-        claims = len(s.scalars(select(Claim.id)).all())
-    return {"files": len(files), "claims": claims}
 
 
 def _daily(portal: str) -> tuple[str, ...]:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import signal
 import threading
+from datetime import date
 from pathlib import Path
 
 import typer
@@ -54,3 +55,27 @@ def sandbox(
         typer.echo("stopping sandbox")
     finally:
         context.__exit__(None, None, None)
+
+
+def ingest_submissions(db, sandbox, today: date) -> dict:
+    """The 837P batches the sandbox practice sent up to today, through the same ingestion as the inbox."""
+    from sqlalchemy import func, select
+
+    from core.ingest import ingest_bytes
+    from core.store.models import Claim
+    from fixtures.generator.x12 import claim_files
+
+    files = [f for f in claim_files(sandbox.availity.state.dataset) if f.created <= today]
+    for f in files:
+        ingest_bytes(db, f.data, filename=f.name, provenance="clearinghouse:submission-batch")
+    with db.transaction() as s:
+        claims = s.scalar(select(func.count(Claim.id)))
+    return {"files": len(files), "claims": claims}
+
+
+def portal_payers(portal: str) -> list[str]:
+    """Store payer codes (as ingestion names them from the 837s) of the payers whose claims `portal` shows."""
+    from core.ingest import payer_code
+    from fixtures.generator import codes
+
+    return sorted(payer_code(p.name, p.edi_id) for p in codes.PAYERS if p.portal == portal)

@@ -77,11 +77,12 @@ async def test_pull_searches_each_member_once_and_records_each_claim_once(make_c
     spy = EvidenceSpy(ctx.evidence)
     summary = await registry.get("claim_status_pull").run(dataclasses.replace(ctx, evidence=spy), params)
 
-    assert summary == {"looked_up": len(claims), "recorded": len(claims), "unchanged": 0, "not_found": 0}
     per_member = Counter((c.patient_id, c.payer) for c in grouped)
-    assert spy.steps["results_page"] == sum(-(-per_member[m] // PAGE_SIZE) for m in members)
     # Alone: the claim without a member, and each claim the list shows only as "Rejected".
     rejected_listed = [c for c in grouped if handle.state.dataset.outcomes[c.id].rejection is not None]
+    assert summary == {"looked_up": len(claims), "recorded": len(claims), "unchanged": 0, "not_found": 0,
+                       "member_searches": len(members), "single_lookups": 1 + len(rejected_listed)}
+    assert spy.steps["results_page"] == sum(-(-per_member[m] // PAGE_SIZE) for m in members)
     assert spy.steps["claim_read"] == 1 + len(rejected_listed)
 
     with db.transaction() as s:
@@ -101,4 +102,5 @@ async def test_pull_searches_each_member_once_and_records_each_claim_once(make_c
     assert by_number[rejected.id][1][:2] in ("A3", "A6", "A7", "A8")
 
     again = await registry.get("claim_status_pull").run(make_ctx(handle), params)
-    assert again == {"looked_up": len(claims), "recorded": 0, "unchanged": len(claims), "not_found": 0}
+    assert again == {"looked_up": len(claims), "recorded": 0, "unchanged": len(claims), "not_found": 0,
+                     "member_searches": len(members), "single_lookups": 1 + len(rejected_listed)}

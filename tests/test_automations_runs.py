@@ -81,10 +81,12 @@ async def test_claim_status_pull_records_each_status_once(make_ctx, fresh_sandbo
     seen: list[str] = []
     ctx = make_ctx(uhc, seen=seen)
     first = await registry.get("claim_status_pull").run(ctx, params)
-    assert first == {"looked_up": 3, "recorded": 2, "unchanged": 0, "not_found": 1}
+    assert first == {"looked_up": 3, "recorded": 2, "unchanged": 0, "not_found": 1, "member_searches": 0,
+                     "single_lookups": 3}
     assert seen == ["session_open", "results_read", "recorded"]
     second = await registry.get("claim_status_pull").run(make_ctx(uhc), params)
-    assert second == {"looked_up": 3, "recorded": 0, "unchanged": 2, "not_found": 1}
+    assert second == {"looked_up": 3, "recorded": 0, "unchanged": 2, "not_found": 1, "member_searches": 0,
+                      "single_lookups": 3}
     with db.transaction() as s:
         events = {e.payer_claim_number: e for e in s.scalars(select(ClaimStatusEvent))}
     assert set(events) == {denied.id, paid.id}
@@ -106,6 +108,8 @@ async def test_claim_status_pull_falls_back_to_stored_claims_without_a_range_sea
     summary = await registry.get("claim_status_pull").run(
         make_ctx(av), {"service_from": frm.isoformat(), "service_to": to.isoformat(), "payers": ["AETNA"]})
     assert summary["looked_up"] == 2 and summary["recorded"] == 2
+    # Stored without member id and date of birth: nothing to search by, so each is looked up alone.
+    assert summary["member_searches"] == 0 and summary["single_lookups"] == 2
     with db.transaction() as s:
         linked = s.scalars(select(ClaimStatusEvent.claim_id)).all()
     assert all(linked)  # linked to our claims by patient control number
