@@ -12,7 +12,7 @@ app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
 @app.command()
 @reports_errors
 def upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> None:
-    """Create or upgrade the schema to the latest migration."""
+    """Create or upgrade the schema to the latest migration (and Procrastinate's, on PostgreSQL)."""
     current = settings()
     db = database(current)
     db.ping()
@@ -20,6 +20,12 @@ def upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> 
     migrate.upgrade(db, revision)
     after = migrate.current_revision(db)
     console.print(f"database {db.dialect}: {before or 'empty'} -> {after}")
+    if db.dialect == "postgresql" and revision == "head":
+        from fleet.procrastinate_schema import upgrade_schema
+
+        applied = upgrade_schema(db)
+        if applied:
+            console.print(f"Procrastinate schema: applied {len(applied)} migration(s), {applied[0]} .. {applied[-1]}")
 
 
 @app.command()

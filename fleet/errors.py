@@ -36,3 +36,7 @@ class InvalidCrashPoint(FleetError):
 
 class IntentStateError(FleetError):
     """The submission intent is not in a state that allows this transition."""
+
+
+class ProcrastinateSchemaOutdated(FleetError):
+    """The database's Procrastinate schema is behind the installed library (run `payerfleet db upgrade`)."""

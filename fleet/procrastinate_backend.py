@@ -23,10 +23,10 @@ from typing import Any
 import structlog
 from sqlalchemy import select, text
 
-from core.store.db import Database
 from core.store.models import AutomationRun, utcnow
 from fleet import runs
 from fleet.errors import BackendUnavailable, RunAbandoned
+from fleet.procrastinate_schema import ensure_schema
 from fleet.runtime import FleetRuntime, execute
 
 log = structlog.get_logger()
@@ -36,7 +36,6 @@ RUN_TASK = "payerfleet.run"
 RECOVER_TASK = "payerfleet.recover"
 # A queued run older than this without a job is an orphan (its deferral was lost).
 ORPHAN_AFTER = timedelta(seconds=30)
-_SCHEMA_LOCK_ID = 7_004_118
 
 
 def libpq_url(db_url: str) -> str:
@@ -52,20 +51,6 @@ def make_app(db_url: str) -> Any:
     if not db_url.startswith(("postgresql", "postgres")):
         raise BackendUnavailable("the Procrastinate backend needs PostgreSQL; use backend = \"local\" with SQLite")
     return procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=libpq_url(db_url)))
-
-
-def ensure_schema(db: Database) -> bool:
-    """Apply Procrastinate's schema once (advisory-locked); True when it was applied now."""
-    from procrastinate.schema import SchemaManager
-
-    with db.engine.begin() as conn:
-        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _SCHEMA_LOCK_ID})
-        if conn.execute(text("SELECT to_regclass('procrastinate_jobs')")).scalar() is not None:
-            return False
-        # Through the driver without parameters: the schema's '%' signs are not placeholders.
-        with conn.connection.dbapi_connection.cursor() as cur:
-            cur.execute(SchemaManager.get_schema())
-        return True
 
 
 class ProcrastinateBackend:

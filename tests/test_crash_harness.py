@@ -84,7 +84,7 @@ async def lab(request, db, settings, fresh_sandbox, tmp_path):
         vault.add_account(alias=aliases[portal], portal=portal, base_url=handle.base_url, authorised=True,
                           credentials=Credentials(username=a.username, password=a.password, totp_secret=a.totp_secret))
     if request.param == "procrastinate":
-        from fleet.procrastinate_backend import ensure_schema
+        from fleet.procrastinate_schema import ensure_schema
 
         ensure_schema(db)
         clear_procrastinate(db)

@@ -1,7 +1,9 @@
 """The denial store schema; Alembic migrations are the only way it is created or changed."""
 from core.store.models.base import Base, utcnow
 from core.store.models.claims import Claim, ClaimDiagnosis, ClaimLine, EdiFile
-from core.store.models.ops import AuditEvent, AutomationRun, EvidenceChainHead, EvidenceEntry, PortalRequest
+from core.store.models.ops import (
+    AuditEvent, AutomationRun, EvidenceChainHead, EvidenceEntry, PortalRequest, ProcrastinateMigration,
+)
 from core.store.models.reference import Payer, Plan, PortalAccount, VaultSecret
 from core.store.models.remittance import (
     Adjustment,
@@ -18,6 +20,6 @@ from core.store.models.work import Appeal, PayerTouch, SubmissionIntent, WorkIte
 __all__ = [
     "Adjustment", "Appeal", "AuditEvent", "AutomationRun", "Base", "Claim", "ClaimDiagnosis",
     "ClaimLine", "ClaimPayment", "ClaimStatusEvent", "EdiFile", "EvidenceChainHead", "EvidenceEntry", "LinePayment",
-    "Payer", "PayerTouch", "Plan", "PortalAccount", "PortalRequest", "ProviderAdjustment", "Rejection", "RemarkCode",
-    "Remittance", "SubmissionIntent", "VaultSecret", "WorkItem", "utcnow",
+    "Payer", "PayerTouch", "Plan", "PortalAccount", "PortalRequest", "ProcrastinateMigration", "ProviderAdjustment",
+    "Rejection", "RemarkCode", "Remittance", "SubmissionIntent", "VaultSecret", "WorkItem", "utcnow",
 ]

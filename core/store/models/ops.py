@@ -1,4 +1,5 @@
-"""Automation runs, portal request stamps, the evidence manifest and the audit log (the last two append-only)."""
+"""Automation runs, portal request stamps, Procrastinate schema migrations, the evidence manifest and the
+audit log (the last two append-only)."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -41,6 +42,15 @@ class PortalRequest(IdMixin, Base):
     portal: Mapped[str] = mapped_column(String(40))
     # Seconds since the epoch on the worker's clock.
     at: Mapped[float] = mapped_column(Float)
+
+
+class ProcrastinateMigration(Base):
+    """A Procrastinate schema migration applied to this database (fleet/procrastinate_schema.py)."""
+
+    __tablename__ = "procrastinate_migrations"
+    # The library's file name, e.g. 03.04.00_50_post_add_retry_failed_job_procedure.sql.
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    applied_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class EvidenceEntry(Base):
