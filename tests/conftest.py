@@ -5,6 +5,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -36,19 +37,30 @@ def pytest_report_header(config) -> str:
     return f"payerfleet store backend: {BACKEND}"
 
 
-@pytest.fixture(scope="session")
-def _pg_database_url() -> Iterator[str]:
-    """A private PostgreSQL database per test session, so parallel runs never collide."""
-    name = f"payerfleet_test_{uuid.uuid4().hex[:10]}"
+@contextmanager
+def private_pg_database(prefix: str = "payerfleet_test") -> Iterator[str]:
+    """A new, migrated PostgreSQL database in the test server (its URL), dropped afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    migrate.upgrade(Database(url))
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    migrator = Database(url)
+    try:
+        migrate.upgrade(migrator)
+        migrator.dispose()
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def _pg_database_url() -> Iterator[str]:
+    """A private PostgreSQL database per test session, so parallel runs never collide."""
+    with private_pg_database() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

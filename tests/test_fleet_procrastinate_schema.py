@@ -2,14 +2,12 @@
 upgraded by `payerfleet db upgrade` in one transaction (PostgreSQL only; see conftest)."""
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import create_engine, delete, func, select, text
+from sqlalchemy import delete, func, select, text
 
-from conftest import PG_ADMIN_URL
-from core.store import migrate
+from conftest import private_pg_database
 from core.store.db import Database
 from core.store.models import ProcrastinateMigration
 from fleet.errors import ProcrastinateSchemaOutdated
@@ -19,19 +17,12 @@ from fleet.procrastinate_schema import ensure_schema, library_migrations, upgrad
 @pytest.fixture
 def empty_pg() -> Iterator[Database]:
     """A database of its own: migrated by payerfleet, no Procrastinate schema yet."""
-    name = f"payerfleet_test_pq_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    db = Database(PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name)
-    migrate.upgrade(db)
-    try:
-        yield db
-    finally:
-        db.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with private_pg_database("payerfleet_test_pq") as url:
+        db = Database(url)
+        try:
+            yield db
+        finally:
+            db.dispose()
 
 
 def _recorded(db: Database) -> list[str]:
