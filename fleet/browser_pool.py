@@ -58,6 +58,8 @@ class LeasedBrowser:
         self._stats = stats
         self._limiter = limiter
         self._contexts: list[Any] = []
+        # Why the rate limiter could not let a request through (e.g. the store is down), if it could not.
+        self.limiter_error: Exception | None = None
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._slot.browser, name)
@@ -75,7 +77,12 @@ class LeasedBrowser:
         return await context.new_page()
 
     async def _limited(self, route: Any) -> None:
-        await self._limiter.acquire()
+        try:
+            await self._limiter.acquire()
+        except Exception as exc:  # noqa: BLE001 - kept for the run's outcome; the request must not hang
+            self.limiter_error = self.limiter_error or exc
+            await route.abort("failed")
+            return
         await route.fallback()
 
     async def _close_all(self) -> None:

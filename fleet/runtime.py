@@ -94,6 +94,9 @@ async def execute(runtime: FleetRuntime, run: runs.RunInfo) -> str:
             except Exception as exc:
                 if runtime.pool.lost(browser):
                     raise BrowserCrashed() from exc
+                if browser.limiter_error is not None:
+                    # A request was refused because its rate limit could not be counted: that is the cause.
+                    raise browser.limiter_error from exc
                 raise
         runs.succeed(db, run.id, _jsonable(result))
         bound.info("run.succeeded", action="run")

@@ -115,3 +115,19 @@ async def test_rate_limit_applies_to_every_request_of_the_run(make_pool, db):
         server.close()
     assert hits == ["/p0", "/p1", "/p2"]
     assert slept == [60.0]  # the third request waited for the first to leave the window
+
+
+async def test_a_rate_limit_the_store_cannot_answer_fails_the_request_at_once_and_says_why(make_pool):
+    from core.errors import DatabaseUnavailable
+    from core.store.db import Database
+
+    unreachable = Database("postgresql+psycopg://root@127.0.0.1:9/none?connect_timeout=2")
+    pool = await make_pool()
+    try:
+        async with pool.lease(PortalLimiter(unreachable, "availity", 5)) as browser:
+            page = await (await browser.new_context()).new_page()
+            with pytest.raises(Exception, match="ERR_FAILED"):
+                await page.goto("http://127.0.0.1:9/never-sent", timeout=20_000)
+            assert isinstance(browser.limiter_error, DatabaseUnavailable)
+    finally:
+        unreachable.dispose()
