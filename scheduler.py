@@ -134,6 +134,10 @@ class ScheduleConfig(BaseModel):
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
+    def portal_for(self, payer_code: str) -> str:
+        """The portal a payer's claims are worked on: payer_portals, else Availity (a multi-payer portal)."""
+        return self.payer_portals.get(payer_code, "availity")
+
 
 def _parse_time(value: str) -> tuple[int, int, int]:
     """Parse "HH:MM" or "HH:MM:SS" into (hour, minute, second)."""
@@ -165,6 +169,21 @@ def load_schedule_config(path: Path | None = None) -> ScheduleConfig:
 
 
 # -- what each trigger enqueues ------------------------------------------------------------
+def pull_params(db: Database, config: ScheduleConfig, alias: str, automation: str) -> dict | None:
+    """Parameters of a daily pull for one account (scheduled or on demand).
+
+    A claim-status pull asks only for the payers worked on the account's portal (the others would
+    all come back "not found"); None when no stored payer is worked there, so nothing is pulled.
+    """
+    if automation != "claim_status_pull":
+        return {}
+    with db.transaction() as s:
+        portal = s.scalar(select(PortalAccount.portal).where(PortalAccount.alias == alias))
+        codes = list(s.scalars(select(Payer.code)))
+    payers = sorted(c for c in codes if config.portal_for(c) == portal)
+    return {"payers": payers} if payers else None
+
+
 @dataclass
 class Enqueuer:
     """The job functions; `now` is injected so tests pick the day, and nothing here runs a browser."""
@@ -182,7 +201,12 @@ class Enqueuer:
         if not is_business_day(day):
             log.info("schedule.skipped", action="enqueue", automation=automation, account=alias, reason="not a business day")
             return None
-        return self._submit(automation, alias, {}, runs.Priority.SCHEDULED, day)
+        params = pull_params(self.db, self.config, alias, automation)
+        if params is None:
+            log.info("schedule.skipped", action="enqueue", automation=automation, account=alias,
+                     reason="no stored payer is worked on this account's portal")
+            return None
+        return self._submit(automation, alias, params, runs.Priority.SCHEDULED, day)
 
     def weekly(self, alias: str, automation: str) -> str | None:
         return self._submit(automation, alias, {}, runs.Priority.SCHEDULED, self.today())
@@ -202,7 +226,7 @@ class Enqueuer:
                  .where(WorkItem.follow_up_on <= day, WorkItem.state.not_in(CLOSED_STATES))
                  .order_by(WorkItem.id))
             for _item_id, payer_code, pcn, payer_claim in s.execute(q):
-                portal = self.config.payer_portals.get(payer_code or "", "availity")
+                portal = self.config.portal_for(payer_code or "")
                 if not accounts.get(portal) or not (pcn or payer_claim):
                     continue
                 ref = {"claim_number": payer_claim or "", "patient_control_number": pcn or ""}

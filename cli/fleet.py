@@ -139,6 +139,8 @@ def pull(
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Pull now (on demand): claim statuses and ERAs, or the CAQH roster, per matching account."""
+    import scheduler as sched
+
     current = settings()
     db = database(current)
     config = _config(backend, None)
@@ -152,18 +154,22 @@ def pull(
     if not targets:
         raise fail("no enabled account matches; see `payerfleet accounts list`")
 
+    schedule = sched.load_schedule_config()
+    planned = [(alias, automation, params) for alias, portal_name in targets for automation in DAILY.get(portal_name, ())
+               if (params := sched.pull_params(db, schedule, alias, automation)) is not None]
+
     async def submit_all(chosen: Any) -> list[str]:
         from fleet.backends import submit
 
-        return [await submit(chosen, automation, alias, {}, runs.Priority.ON_DEMAND)
-                for alias, portal_name in targets for automation in DAILY.get(portal_name, ())]
+        return [await submit(chosen, automation, alias, params, runs.Priority.ON_DEMAND)
+                for alias, automation, params in planned]
 
     if wait:
         ids = asyncio.run(drive(db, current, config, submit_all))
         _print_runs(ids, db, as_json)
     else:
-        ids = [runs.submit_run(db, a, alias, {}, runs.Priority.ON_DEMAND, backend=config.backend)
-               for alias, p in targets for a in DAILY.get(p, ())]
+        ids = [runs.submit_run(db, automation, alias, params, runs.Priority.ON_DEMAND, backend=config.backend)
+               for alias, automation, params in planned]
         console.print(f"queued {len(ids)} runs for the workers")
 
 

@@ -86,3 +86,21 @@ def test_scheduler_lists_its_jobs_with_next_fire_times(cli, db, tmp_path):
     result = cli("scheduler", "--list")
     assert result.exit_code == 0, result.output
     assert "daily:follow_ups" in result.output and "hourly:reconcile" in result.output
+
+
+def test_pull_on_demand_asks_each_portal_for_its_own_payers(cli, db):
+    from sqlalchemy import select
+
+    from core.store.models import AutomationRun, Payer
+    from fleet_support import add_account
+
+    add_account(db, "avail-1")
+    add_account(db, "uhc-1", "uhc")
+    with db.transaction() as s:
+        s.add(Payer(code="AETNA", name="AETNA"))
+    result = cli("pull", "--no-wait")
+    assert result.exit_code == 0 and "queued 3 runs" in result.stdout
+    with db.transaction() as s:
+        queued = sorted((r.automation, r.params) for r in s.scalars(select(AutomationRun)))
+    # UHC has no stored claims' payer yet, so only its ERAs are pulled there.
+    assert queued == [("claim_status_pull", {"payers": ["AETNA"]}), ("era_pull", {}), ("era_pull", {})]

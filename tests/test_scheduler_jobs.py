@@ -89,6 +89,18 @@ def _work_item(db, key: str, payer_code: str, pcn: str, follow_up: date, state: 
                        state=state, follow_up_on=follow_up))
 
 
+def test_daily_status_pull_asks_each_portal_only_for_the_payers_worked_there(db):
+    add_account(db, "avail-1")
+    add_account(db, "uhc-1", "uhc")
+    enq = _enqueuer(db, at(2026, 11, 25))
+    assert enq.daily("uhc-1", "claim_status_pull") is None  # no UHC claim stored yet: nothing to ask UHC
+    with db.transaction() as s:
+        s.add_all([Payer(code=code, name=code) for code in ("AETNA", "UHC", "CIGNA")])
+    params = {alias: runs.get_run(db, enq.daily(alias, "claim_status_pull")).params for alias in ("avail-1", "uhc-1")}
+    assert params == {"avail-1": {"payers": ["AETNA", "CIGNA"]}, "uhc-1": {"payers": ["UHC"]}}
+    assert runs.get_run(db, enq.daily("avail-1", "era_pull")).params == {}
+
+
 def test_follow_ups_enqueue_status_checks_for_items_due(db):
     add_account(db, "avail-1")
     add_account(db, "uhc-1", "uhc")
