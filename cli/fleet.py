@@ -231,6 +231,10 @@ def appeal_submit(
 @reports_errors
 def reconcile(
     backend: Optional[str] = typer.Option(None, help="local or procrastinate."),
+    stalled_after: Optional[float] = typer.Option(
+        None, "--stalled-after", min=0,
+        help="Procrastinate: recover jobs of workers silent this many seconds (default: [fleet] stalled_after_s); "
+             "0 when you know the worker died and no other worker is running."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Resolve submissions left in doubt by a crash, from each portal's own list of submissions."""
@@ -241,7 +245,7 @@ def reconcile(
     async def main() -> dict:
         async with open_fleet(db, current, keys(current, create=True), config) as chosen:
             if chosen.name == "procrastinate":
-                await chosen.recover()
+                await chosen.recover(stalled_after_s=stalled_after)
             else:
                 chosen.recover()
             return await reconciler.reconcile_all(chosen)

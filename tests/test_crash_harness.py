@@ -98,9 +98,10 @@ async def lab(request, db, settings, fresh_sandbox, tmp_path):
 
 def _restart_and_reconcile(lab) -> dict:
     """`payerfleet reconcile` in a fresh process: recover the dead worker's run, reconcile, re-submit."""
-    # The dead worker's heartbeat is still recent; this harness knows it is dead, so stalled means now.
+    # The dead worker's heartbeat is still recent; this harness knows it is dead and no other worker
+    # runs, so its jobs count as stalled at once (the reconciling worker's own timeout stays the default).
     proc = _payerfleet(lab["settings"], lab["cwd"], "reconcile", "--json", "--backend", lab["backend"].name,
-                       PAYERFLEET_FLEET_STALLED_AFTER_S="0.001")
+                       "--stalled-after", "0")
     assert proc.returncode == 0, f"reconcile exited {proc.returncode}: {proc.stderr[-2000:]}"
     return json.loads(proc.stdout)
 
