@@ -21,8 +21,6 @@ from fleet.backends import open_fleet
 from fleet.config import FleetConfig, load_fleet_config
 
 appeal_app = typer.Typer(help="On-demand appeal submission runs.", no_args_is_help=True)
-DAILY = {"availity": ("claim_status_pull", "era_pull"), "uhc": ("claim_status_pull", "era_pull"),
-         "caqh": ("caqh_status",)}
 
 
 def register(app: typer.Typer) -> None:
@@ -155,7 +153,8 @@ def pull(
         raise fail("no enabled account matches; see `payerfleet accounts list`")
 
     schedule = sched.load_schedule_config()
-    planned = [(alias, automation, params) for alias, portal_name in targets for automation in DAILY.get(portal_name, ())
+    pulls = {**sched.DAILY_BY_PORTAL, **sched.WEEKLY_BY_PORTAL}  # on demand: everything a schedule pulls
+    planned = [(alias, automation, params) for alias, portal_name in targets for automation in pulls.get(portal_name, ())
                if (params := sched.pull_params(db, schedule, alias, automation)) is not None]
 
     async def submit_all(chosen: Any) -> list[str]:
