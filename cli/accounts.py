@@ -7,11 +7,9 @@ import json
 import typer
 from rich.table import Table
 
-from cli.context import console, database, fail, keys, reports_errors, settings
-from core.vault import Credentials, Vault
-from evidence.blobs import LocalBlobStore, reencrypt_all
+from cli.context import command_group, console, database, fail, keys, reports_errors, settings
 
-app = typer.Typer(help="Portal accounts and their encrypted credentials.", no_args_is_help=True)
+app = command_group("Portal accounts and their encrypted credentials.")
 
 
 @app.command()
@@ -26,6 +24,8 @@ def add(
     authorised: bool = typer.Option(False, help="Confirm automated access to this real portal is authorised."),
 ) -> None:
     """Add a portal account; credentials are encrypted before they reach the database."""
+    from core.vault import Credentials, Vault
+
     current = settings()
     vault = Vault(database(current), keys(current, create=True))
     creds = Credentials(username=username, password=password, totp_secret=totp_secret or None)
@@ -37,6 +37,8 @@ def add(
 @reports_errors
 def list_(as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts.")) -> None:
     """List accounts (aliases, portals and which secrets exist; never the secrets)."""
+    from core.vault import Vault
+
     current = settings()
     accounts = Vault(database(current), keys(current)).list_accounts()
     if as_json:
@@ -53,6 +55,8 @@ def list_(as_json: bool = typer.Option(False, "--json", help="Print JSON for scr
 @reports_errors
 def remove(alias: str) -> None:
     """Remove an account's secrets and disable it (its history stays for audit)."""
+    from core.vault import Vault
+
     current = settings()
     Vault(database(current), keys(current)).remove_account(alias)
     console.print(f"removed account {alias}")
@@ -62,6 +66,9 @@ def remove(alias: str) -> None:
 @reports_errors
 def rotate_key() -> None:
     """Make a new key, re-encrypt every secret and evidence blob under it, then retire the old key."""
+    from core.vault import Vault
+    from evidence.blobs import LocalBlobStore, reencrypt_all
+
     current = settings()
     old = keys(current)
     if old.source == "env":

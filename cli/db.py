@@ -3,16 +3,17 @@ from __future__ import annotations
 
 import typer
 
-from cli.context import console, database, reports_errors, settings
-from core.store import migrate
+from cli.context import command_group, console, database, reports_errors, settings
 
-app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
+app = command_group("Database schema migrations.")
 
 
 @app.command()
 @reports_errors
 def upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> None:
     """Create or upgrade the schema to the latest migration (and Procrastinate's, on PostgreSQL)."""
+    from core.store import migrate
+
     current = settings()
     db = database(current)
     db.ping()
@@ -32,6 +33,8 @@ def upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> 
 @reports_errors
 def current() -> None:
     """Show the schema revision and whether it is the latest."""
+    from core.store import migrate
+
     db = database()
     db.ping()
     rev, head = migrate.current_revision(db), migrate.head_revision(db)

@@ -9,7 +9,6 @@ carries on where it can; a missing piece is named, never a traceback.
 """
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import os
@@ -20,17 +19,17 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time as dtime, timezone
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
-from sqlalchemy import select
 
 from cli.context import err_console
 from cli.sandbox import ingest_submissions, portal_payers
-from core import logging as pf_logging
-from core.config import Settings
 from core.errors import PayerfleetError
+
+if TYPE_CHECKING:
+    from core.config import Settings
 
 MARKER = ".payerfleet-demo"
 SEED, CLAIMS = 7, 300
@@ -97,6 +96,9 @@ def demo(
     backend: str = typer.Option("local", help="Fleet backend: local, or procrastinate (needs --database-url)."),
 ) -> None:
     """Run payerfleet end to end against the sandbox portals (about a minute; nothing leaves 127.0.0.1)."""
+    from core import logging as pf_logging
+    from core.config import Settings
+
     out = err_console if as_json else Console()
     # Events go to stderr (stdout is the summary's); warnings only, the progress lines are the story.
     pf_logging.configure("console", os.environ.get("PAYERFLEET_LOG_LEVEL", "WARNING"))
@@ -122,6 +124,8 @@ def demo(
 
 
 def _run(d: Demo, current: Settings, stack: ExitStack, backend_name: str) -> None:
+    import asyncio
+
     from core.crypto import KeyRing
     from core.store import migrate
     from core.store.db import Database
@@ -292,6 +296,8 @@ def _show_queues(d: Demo, db, today: date) -> None:
 
 def _demo_appeal(db, sandbox, accounts: dict[str, str]) -> tuple[str, dict, int]:
     """An appealable denial from the work queue, its Appeal row, and the submission parameters."""
+    from sqlalchemy import select
+
     from core.store.models import Appeal, ClaimPayment, WorkItem
 
     by_portal = {portal: alias for alias, portal in accounts.items()}

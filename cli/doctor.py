@@ -8,11 +8,7 @@ import typer
 from rich.table import Table
 
 from cli.context import console, settings
-from core.crypto import KeyRing
 from core.errors import PayerfleetError
-from core.store import migrate
-from core.store.db import Database
-from portals.browser import BrowserUnavailable, find_chromium
 
 
 @dataclass(frozen=True)
@@ -29,14 +25,19 @@ def _python() -> Check:
 
 
 def _browser(configured: str) -> Check:
+    from portals.browser import BrowserUnavailable, find_chromium
+
     try:
         choice = find_chromium(configured)
     except BrowserUnavailable as exc:
-        return Check("browser", False, str(exc), "run `make bootstrap` (installs Chromium)")
+        return Check("browser", False, str(exc), "run `./dev bootstrap` (finds or installs Chromium)")
     return Check("browser", True, f"{choice.source}: {choice.executable_path or 'Playwright-managed Chromium'}")
 
 
 def _database(url: str) -> Check:
+    from core.store import migrate
+    from core.store.db import Database
+
     db = Database(url)
     try:
         db.ping()
@@ -51,6 +52,8 @@ def _database(url: str) -> Check:
 
 
 def _key(current) -> Check:
+    from core.crypto import KeyRing
+
     try:
         ring = KeyRing.load(current)
     except PayerfleetError as exc:

@@ -7,13 +7,9 @@ from pathlib import Path
 
 import typer
 
-from cli.context import console, fail, reports_errors, settings
-from core.edi.catalogs import KINDS, load_catalog, parse_code_list
-from core.edi.json_out import money, to_json
-from core.edi.read import EdiReader
-from core.edi.records import Acknowledgment, ClaimSubmission, OtherTransaction, Remittance
+from cli.context import command_group, console, fail, reports_errors, settings
 
-app = typer.Typer(help="X12 files: parse 835 / 277CA / 837 and manage code lists.", no_args_is_help=True)
+app = command_group("X12 files: parse 835 / 277CA / 837 and manage code lists.")
 
 
 @app.command()
@@ -23,6 +19,10 @@ def parse(
     as_json: bool = typer.Option(False, "--json", help="Print the documented JSON (docs/edi.md)."),
 ) -> None:
     """Read FILE and print its transactions (a summary, or the stable JSON with --json)."""
+    from core.edi.catalogs import load_catalog
+    from core.edi.json_out import to_json
+    from core.edi.read import EdiReader
+
     reader = EdiReader(file, filename=str(file), catalog=load_catalog(settings().data_dir))
     transactions = reader.read_all()
     if as_json:
@@ -37,6 +37,9 @@ def parse(
 
 
 def _summary(t) -> str:
+    from core.edi.json_out import money
+    from core.edi.records import Acknowledgment, ClaimSubmission, OtherTransaction, Remittance
+
     if isinstance(t, Remittance):
         denied = sum(1 for c in t.claims if c.status == "4")
         return (f"835 {t.version} ST {t.control_number}: payment {money(t.payment.amount)} {t.payment.method}, "
@@ -50,17 +53,19 @@ def _summary(t) -> str:
     return f"{t.type} {t.version} ST {t.control_number}: not read ({t.reason})"
 
 
-codes = typer.Typer(help="Code lists (CARC, RARC, PLB reasons, groups, claim status).", no_args_is_help=True)
+codes = command_group("Code lists (CARC, RARC, PLB reasons, groups, claim status).")
 app.add_typer(codes, name="codes")
 
 
 @codes.command("load")
 @reports_errors
 def codes_load(
-    kind: str = typer.Argument(..., help=f"One of: {', '.join(KINDS)}."),
+    kind: str = typer.Argument(..., help="Code list kind: carc, rarc, ... (a wrong one names them all)."),
     file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="CSV: code[,description,start_date,stop_date]."),
 ) -> None:
     """Check FILE and install it as the operator's newer list of KIND (replaces the shipped one)."""
+    from core.edi.catalogs import parse_code_list
+
     code_list = parse_code_list(kind, file.read_text(encoding="utf-8"), source=str(file))
     target = settings().data_dir / "codes" / f"{kind}.csv"
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -72,6 +77,8 @@ def codes_load(
 @reports_errors
 def codes_show(kind: str = typer.Argument(...), code: str = typer.Argument(...)) -> None:
     """Print one code's description and dates from the active list."""
+    from core.edi.catalogs import KINDS, load_catalog
+
     catalog = load_catalog(settings().data_dir)
     if kind not in catalog.lists:
         raise fail(f"unknown kind {kind!r}; one of {', '.join(KINDS)}", code=2)

@@ -2,22 +2,18 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from rich.table import Table
 
-from cli.context import console, database, fail, reports_errors, settings
-from core.store.db import Database
-from evidence import open_blob_store
-from evidence.access import view_artifact
-from evidence.manifest import entries_for
-from evidence.export import Selection, export_bundle, write_new_private
-from evidence.traces import purge_expired_traces, purge_scratch
-from evidence.verify import parse_anchor, verify as run_verify
+from cli.context import command_group, console, database, fail, reports_errors, settings
 
-app = typer.Typer(help="Evidence: verify the hash chain and blobs, export bundles for appeals and custodians.",
-                  no_args_is_help=True)
+if TYPE_CHECKING:
+    from evidence.export import Selection
+
+app = command_group("Evidence: verify the hash chain and blobs, export bundles for appeals and custodians.")
 
 
 @app.command()
@@ -26,6 +22,9 @@ def verify(
     anchor: list[str] = typer.Option([], "--anchor", help="SEQ:HASH recorded earlier (e.g. a past head); repeatable."),
 ) -> None:
     """Re-hash every blob and walk the hash chain; exit 1 naming each wrong blob or entry."""
+    from evidence import open_blob_store
+    from evidence.verify import parse_anchor, verify as run_verify
+
     try:
         anchors = dict(parse_anchor(a) for a in anchor)
     except ValueError as exc:
@@ -59,6 +58,9 @@ def export(
     out: Path | None = typer.Option(None, "--out", help="Zip to create (never overwritten)."),
 ) -> None:
     """Write a zip of decrypted artifacts, their manifest slice and a sha256sum-based README (PHI!)."""
+    from evidence import open_blob_store
+    from evidence.export import export_bundle
+
     selection = _selection(appeal, claim, run)
     current = settings()
     result = export_bundle(database(current), open_blob_store(current), selection, out=out, actor="cli")
@@ -71,6 +73,9 @@ def export(
 @reports_errors
 def purge_traces() -> None:
     """Remove Playwright traces older than trace_retention_days (each removal is chained first) and stale scratch."""
+    from evidence import open_blob_store
+    from evidence.traces import purge_expired_traces, purge_scratch
+
     current = settings()
     store = open_blob_store(current)
     result = purge_expired_traces(database(current), store, retention_days=current.trace_retention_days, actor="cli")
@@ -79,6 +84,8 @@ def purge_traces() -> None:
 
 
 def _selection(appeal: int | None, claim: int | None, run: str | None) -> Selection:
+    from evidence.export import Selection
+
     if sum(v is not None for v in (appeal, claim, run)) != 1:
         raise fail("give exactly one of --appeal, --claim, --run", code=2)
     return Selection(appeal_id=appeal, claim_id=claim, run_id=run)
@@ -92,8 +99,10 @@ def list_(
     run: str | None = typer.Option(None, "--run", help="Automation run id."),
 ) -> None:
     """List the manifest entries linked to an appeal, claim or run (no PHI: steps, kinds, sizes, hashes)."""
+    from evidence.manifest import entries_for
+
     sel = _selection(appeal, claim, run)
-    db: Database = database(settings())
+    db = database(settings())
     with db.transaction() as session:
         entries = entries_for(session, appeal_id=sel.appeal_id, claim_id=sel.claim_id, run_id=sel.run_id)
     table = Table("seq", "captured (UTC)", "step", "what", "bytes", "sha256")
@@ -113,6 +122,10 @@ def show(
     out: Path = typer.Option(..., "--out", help="File to write the decrypted artifact to (never overwritten)."),
 ) -> None:
     """Decrypt one artifact to a file, checked against its hash; recorded as evidence.viewed."""
+    from evidence import open_blob_store
+    from evidence.access import view_artifact
+    from evidence.export import write_new_private
+
     if out.exists():
         raise fail(f"{out} already exists", code=2)
     current = settings()

@@ -1,26 +1,23 @@
 """`payerfleet worker | scheduler | pull | appeal submit | reconcile`: the fleet from the command line."""
 from __future__ import annotations
 
-import asyncio
 import json
 import signal
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 from rich.table import Table
-from sqlalchemy import select
 
-from cli.context import console, database, fail, keys, reports_errors, settings
-from core.config import Settings
-from core.store.db import Database
-from core.store.models import Appeal, Payer, PortalAccount, WorkItem
-from fleet import reconciler, runs
-from fleet.backends import open_fleet
-from fleet.config import FleetConfig, load_fleet_config
+from cli.context import command_group, console, database, fail, keys, reports_errors, settings
 
-appeal_app = typer.Typer(help="On-demand appeal submission runs.", no_args_is_help=True)
+if TYPE_CHECKING:
+    from core.config import Settings
+    from core.store.db import Database
+    from fleet.config import FleetConfig
+
+appeal_app = command_group("On-demand appeal submission runs.")
 
 
 def register(app: typer.Typer) -> None:
@@ -36,12 +33,16 @@ def register(app: typer.Typer) -> None:
 
 
 def _config(backend: Optional[str], concurrency: Optional[int]) -> FleetConfig:
+    from fleet.config import load_fleet_config
+
     return load_fleet_config(backend=backend, max_contexts=concurrency)
 
 
 async def drive(db: Database, current: Settings, config: FleetConfig, work: Callable[[Any], Any] | None = None,
                 **fleet_kwargs: Any) -> Any:
     """Open the fleet, let `work(backend)` submit, then run this process as a worker until idle."""
+    from fleet.backends import open_fleet
+
     async with open_fleet(db, current, keys(current, create=True), config, **fleet_kwargs) as backend:
         out = await work(backend) if work is not None else None
         await backend.run_until_idle()
@@ -49,6 +50,8 @@ async def drive(db: Database, current: Settings, config: FleetConfig, work: Call
 
 
 def _print_runs(ids: list[str], db: Database, as_json: bool) -> None:
+    from fleet import runs
+
     infos = [runs.get_run(db, i) for i in ids]
     if as_json:
         console.print_json(json.dumps([{"run_id": r.id, "automation": r.automation, "state": r.state,
@@ -65,6 +68,10 @@ def _print_runs(ids: list[str], db: Database, as_json: bool) -> None:
 
 
 def _aliases(db: Database) -> dict[int, str]:
+    from sqlalchemy import select
+
+    from core.store.models import PortalAccount
+
     with db.transaction() as s:
         return dict(s.execute(select(PortalAccount.id, PortalAccount.alias)).all())
 
@@ -76,6 +83,10 @@ def worker(
     until_idle: bool = typer.Option(False, "--until-idle", help="Exit when no run is left instead of waiting."),
 ) -> None:
     """Run portal automations from the queue (Ctrl-C stops after the running runs finish)."""
+    import asyncio
+
+    from fleet.backends import open_fleet
+
     current = settings()
     config = _config(backend, concurrency)
     db = database(current)
@@ -137,7 +148,13 @@ def pull(
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Pull now (on demand): claim statuses and ERAs, or the CAQH roster, per matching account."""
+    import asyncio
+
+    from sqlalchemy import select
+
     import scheduler as sched
+    from core.store.models import PortalAccount
+    from fleet import runs
 
     current = settings()
     db = database(current)
@@ -175,6 +192,7 @@ def pull(
 def appeal_params(db: Database, appeal_id: int) -> tuple[dict, str]:
     """reconsideration_submit parameters from an Appeal row, and the portal its payer uses."""
     from core.errors import NotFound
+    from core.store.models import Appeal, Payer, WorkItem
 
     with db.transaction() as s:
         appeal = s.get(Appeal, appeal_id)
@@ -202,6 +220,13 @@ def appeal_submit(
     wait: bool = typer.Option(True, help="Work the run in this process and print the confirmation."),
 ) -> None:
     """Submit an appeal through the payer's portal, exactly once (a second call shows the first result)."""
+    import asyncio
+
+    from sqlalchemy import select
+
+    from core.store.models import PortalAccount
+    from fleet import runs
+
     current = settings()
     db = database(current)
     config = _config(backend, None)
@@ -237,6 +262,11 @@ def reconcile(
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Resolve submissions left in doubt by a crash, from each portal's own list of submissions."""
+    import asyncio
+
+    from fleet import reconciler
+    from fleet.backends import open_fleet
+
     current = settings()
     db = database(current)
     config = _config(backend, None)

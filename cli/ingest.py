@@ -7,8 +7,6 @@ import typer
 from rich.table import Table
 
 from cli.context import console, database, err_console, reports_errors, settings
-from core.edi.catalogs import load_catalog
-from core.ingest import ingest_file, expand
 
 
 @reports_errors
@@ -16,6 +14,9 @@ def ingest(
     paths: list[Path] = typer.Argument(..., exists=True, help="X12 files and/or folders (read recursively)."),
 ) -> None:
     """Ingest 835 / 277CA / 837 files; each file is one transaction, re-ingesting changes nothing."""
+    from core.edi.catalogs import load_catalog
+    from core.ingest import expand, ingest_file
+
     current = settings()
     db = database(current)
     catalog = load_catalog(current.data_dir)

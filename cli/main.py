@@ -1,12 +1,16 @@
-"""The `payerfleet` command: one root app; each area registers its commands here."""
-from __future__ import annotations
+"""The `payerfleet` command: one root app; each area registers its commands here.
 
-import typer
+Importing this module must stay cheap (`payerfleet --help` answers in well under 0.3 s): command
+modules import only the standard library, typer, rich and cli.context at module level, and what a
+command needs inside its function. tests/test_cli_startup.py fails when a heavy module sneaks in.
+"""
+from __future__ import annotations
 
 from cli import portals as portals_cli
 from cli import accounts, db, doctor, edi, evidence, fleet, ingest, queue, sandbox
+from cli.context import command_group
 
-app = typer.Typer(help="payerfleet: payer-portal automation fleet and denial store.", no_args_is_help=True)
+app = command_group("payerfleet: payer-portal automation fleet and denial store.")
 app.add_typer(db.app, name="db")
 app.add_typer(accounts.app, name="accounts")
 app.command()(doctor.doctor)

@@ -1,7 +1,6 @@
 """`payerfleet portals`: list registered portals, check one for drift, scaffold a new one."""
 from __future__ import annotations
 
-import asyncio
 import functools
 import re
 from collections.abc import Callable
@@ -12,11 +11,9 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from cli.context import console, database, fail, keys, reports_errors, settings
-from portals import registry
-from portals.errors import PortalError
+from cli.context import command_group, console, database, fail, keys, reports_errors, settings
 
-app = typer.Typer(help="Payer portal packages: list, drift check, scaffold.", no_args_is_help=True)
+app = command_group("Payer portal packages: list, drift check, scaffold.")
 
 
 def reports_portal_errors(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -24,6 +21,8 @@ def reports_portal_errors(func: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from portals.errors import PortalError
+
         try:
             return func(*args, **kwargs)
         except PortalError as exc:
@@ -37,6 +36,8 @@ def reports_portal_errors(func: Callable[..., Any]) -> Callable[..., Any]:
 @reports_portal_errors
 def list_() -> None:
     """Registered portals and the capabilities each declares."""
+    from portals import registry
+
     table = Table("name", "title", "capabilities", "landmarks")
     for portal in registry.default_registry().all():
         table.add_row(portal.name, portal.title, ", ".join(sorted(portal.capabilities)),
@@ -59,6 +60,9 @@ def check(
     out: Path = typer.Option(None, help="Where screenshots of changed landmarks go (default: <data_dir>/drift)."),
 ) -> None:
     """Run a canary session and report which landmark pages changed structure (exit 1 if any)."""
+    import asyncio
+
+    from portals import registry
     from portals.drift import check as drift_check
     from portals.session import PortalSession, memory_state_store
 
@@ -131,6 +135,7 @@ def new(
     dest: Path = typer.Option(Path(__file__).resolve().parents[1] / "portals", help="Folder to create it in."),
 ) -> None:
     """Create a portal package from the template (login + claim status), ready for the contract tests."""
+    from portals import registry
     from portals.scaffold import create
 
     if not NAME_RE.match(name):

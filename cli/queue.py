@@ -10,9 +10,9 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from cli.context import console, database, fail, reports_errors, settings
+from cli.context import command_group, console, database, fail, reports_errors, settings
 
-item_app = typer.Typer(help="Move a work item through its states and record payer touches.", no_args_is_help=True)
+item_app = command_group("Move a work item through its states and record payer touches.")
 
 
 def register(app: typer.Typer) -> None:

@@ -5,15 +5,15 @@ import signal
 import threading
 from datetime import date
 from pathlib import Path
+from typing import Optional
 
 import typer
-
-from fixtures.generator.build import DEFAULT_CLAIMS
 
 
 def sandbox(
     seed: int = typer.Option(1, help="Generator seed; the same seed gives the same data."),
-    claims: int = typer.Option(DEFAULT_CLAIMS, min=0, help="How many claims to generate."),
+    claims: Optional[int] = typer.Option(None, min=0, show_default="the generator's",
+                                         help="How many claims to generate."),
     availity_port: int = typer.Option(8701, help="Port of the Availity-like portal (0 = any free port)."),
     uhc_port: int = typer.Option(8702, help="Port of the UHC-like portal (0 = any free port)."),
     caqh_port: int = typer.Option(8703, help="Port of the CAQH-like portal (0 = any free port)."),
@@ -21,6 +21,9 @@ def sandbox(
     export: Path | None = typer.Option(None, help="Write dataset.json and the 837P/835/277CA files here, then exit."),
 ) -> None:
     """Start the sandbox payer portals on 127.0.0.1 and print their URLs and demo accounts (Ctrl-C stops)."""
+    from fixtures.generator import DEFAULT_CLAIMS
+
+    claims = DEFAULT_CLAIMS if claims is None else claims
     if export is not None:
         from fixtures.generator import generate
         from fixtures.generator.export import export as write_export
