@@ -64,13 +64,17 @@ def find_chromium(configured: str = "", *, install: bool = False) -> BrowserChoi
     if DEBIAN_CHROMIUM.exists():
         return BrowserChoice("system", str(DEBIAN_CHROMIUM))
     if install:
+        # The distribution's package first: its mirror answers or fails at once, while Playwright's
+        # download retries each of its hosts (five attempts) on a machine without general internet.
+        if _can_install_system():
+            for step in (["apt-get", "install", "-y", "-qq", "chromium"], ["apt-get", "update", "-qq"],
+                         ["apt-get", "install", "-y", "-qq", "chromium"]):
+                subprocess.run(step, check=False)
+                if DEBIAN_CHROMIUM.exists():
+                    return BrowserChoice("system", str(DEBIAN_CHROMIUM))
         subprocess.run([sys.executable, "-m", "playwright", "install", "chromium"], check=False)
         if _playwright_managed():
             return BrowserChoice("playwright", None)
-        if _can_install_system():
-            subprocess.run(["apt-get", "install", "-y", "chromium"], check=False)
-            if DEBIAN_CHROMIUM.exists():
-                return BrowserChoice("system", str(DEBIAN_CHROMIUM))
     raise BrowserUnavailable(
         "no Chromium: run `python -m playwright install chromium`, or as root `apt-get install -y chromium`"
     )

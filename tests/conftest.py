@@ -33,8 +33,26 @@ pytest_plugins = ("fixtures.pytest_plugin",)
 collect_ignore = [] if BACKEND == "postgresql" else ["test_fleet_procrastinate_schema.py"]
 
 
+def pytest_addoption(parser) -> None:
+    parser.addoption("--database-tests-only", action="store_true",
+                     help="Run only the database tests (the second backend's pass of ./dev test).")
+
+
 def pytest_report_header(config) -> str:
-    return f"payerfleet store backend: {BACKEND}"
+    only = ", database tests only" if config.getoption("--database-tests-only") else ""
+    return f"payerfleet store backend: {BACKEND}{only}"
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """A test is a database test when it uses the store (the `db_url` fixture, directly or through `db`,
+    `settings`, ...) or is marked `database`; `./dev test` runs those on every backend and the rest once."""
+    for item in items:
+        if "db_url" in item.fixturenames:
+            item.add_marker(pytest.mark.database)
+    if config.getoption("--database-tests-only"):
+        keep = [item for item in items if item.get_closest_marker("database")]
+        config.hook.pytest_deselected(items=[item for item in items if not item.get_closest_marker("database")])
+        items[:] = keep
 
 
 @contextmanager

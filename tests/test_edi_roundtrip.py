@@ -8,7 +8,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from core.edi.catalogs import shipped_catalog
-from core.edi.pyx12_check import pyx12_errors
+from pyx12_support import pyx12_errors
 from core.edi.read import read_all
 from core.edi.records import (
     Acknowledgment, Address, Adjustment, BatchStatus, Claim, ClaimLine, ClaimPayment, ClaimStatus,

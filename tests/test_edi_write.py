@@ -8,7 +8,7 @@ from decimal import Decimal as D
 import pytest
 
 from core.edi.errors import EdiWriteError
-from core.edi.pyx12_check import pyx12_errors
+from pyx12_support import pyx12_errors
 from core.edi.records import (
     Acknowledgment, Address, Adjustment, BatchStatus, Claim, ClaimLine, ClaimPayment, ClaimStatus,
     ClaimSubmission, Contact, Diagnosis, Envelope, LineStatus, Party, Payment, Person, Procedure,

@@ -13,6 +13,8 @@ from core.store.models import ProcrastinateMigration
 from fleet.errors import ProcrastinateSchemaOutdated
 from fleet.procrastinate_schema import ensure_schema, library_migrations, upgrade_schema
 
+pytestmark = pytest.mark.database  # a PostgreSQL database of its own, not the db_url fixture
+
 
 @pytest.fixture
 def empty_pg() -> Iterator[Database]:

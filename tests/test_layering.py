@@ -41,3 +41,30 @@ def test_package_imports_only_what_it_may(package):
     bad = [f"{f.relative_to(ROOT)} imports {m}" for f in files if f.exists() for m in _imports(f)
            if not _allowed(package, m)]
     assert not bad, bad
+
+
+def test_shipped_code_imports_only_its_declared_runtime_dependencies():
+    """A third-party import in a shipped package needs its distribution in pyproject `dependencies`
+    (test-only tools such as pyx12 and pytest stay in tests/ and the `test` extra)."""
+    import re
+    import sys
+    import tomllib
+    from importlib.metadata import packages_distributions
+
+    def norm(name: str) -> str:
+        return re.sub(r"[-_.]+", "-", name).lower()
+
+    declared = {norm(re.split(r"[\[<>=!~ ;]", d, maxsplit=1)[0])
+                for d in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]}
+    distributions = packages_distributions()
+    files = [ROOT / "scheduler.py", *(f for p in sorted(TOP - {"scheduler"}) for f in sorted((ROOT / p).rglob("*.py"))
+                                      if f.name != "pytest_plugin.py")]  # loaded by pytest only, which it imports
+    bad = []
+    for f in files:
+        for module in _imports(f):
+            top = module.split(".")[0]
+            if top in TOP or top in sys.stdlib_module_names:
+                continue
+            if not {norm(d) for d in distributions.get(top, [])} & declared:
+                bad.append(f"{f.relative_to(ROOT)} imports {module}")
+    assert not bad, bad

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from core.edi.pyx12_check import pyx12_errors
+from pyx12_support import pyx12_errors
 from fixtures.testing import PortalClient, csrf_of
 
 PDF = b"%PDF-1.4\n" + b"0" * 5000

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from core.edi.pyx12_check import pyx12_errors
+from pyx12_support import pyx12_errors
 from fixtures.generator import codes, generate, npi, x12
 from fixtures.generator.export import dataset_json, export
 

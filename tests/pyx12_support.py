@@ -1,4 +1,5 @@
-"""Validate X12 text against the implementation guides with pyx12 (a test/dev dependency)."""
+"""Validate X12 text against the implementation guides with pyx12 (a test-only dependency: tests use it as
+an independent oracle for our writers and the sandbox's files; production code never imports it)."""
 from __future__ import annotations
 
 import io
