@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -299,3 +299,22 @@ def install(scheduler: BaseScheduler, enqueuer: Enqueuer) -> list[str]:
         ids.append(job_id)
     log.info("schedule.installed", action="install", jobs=len(ids))
     return ids
+
+
+def catch_up(enqueuer: Enqueuer) -> list[str]:
+    """Run each job whose last fire fell within misfire_grace_s before now (the scheduler was down then),
+    once and dated by that fire (as APScheduler coalesces a misfire). A fire that had run before a
+    restart is refused by its dedupe key, so a restart never doubles a pull."""
+    now = enqueuer.now()
+    grace = timedelta(seconds=enqueuer.config.misfire_grace_s)
+    caught = []
+    for job_id, method, args, trigger in planned_jobs(enqueuer.db, enqueuer.config):
+        missed = trigger.get_next_fire_time(None, now - grace)
+        if missed is None or missed > now:
+            continue
+        while (later := trigger.get_next_fire_time(missed, missed + timedelta(seconds=1))) and later <= now:
+            missed = later
+        log.info("schedule.caught_up", action="enqueue", job=job_id, missed_fire=missed.isoformat())
+        getattr(replace(enqueuer, now=lambda at=missed: at), method)(*args)
+        caught.append(job_id)
+    return caught

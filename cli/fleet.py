@@ -132,6 +132,10 @@ def scheduler_cmd(
         return
     blocking = BlockingScheduler(timezone=config.tz)
     sched.install(blocking, enqueuer)
+    caught = sched.catch_up(enqueuer)
+    if caught:
+        console.print(f"ran {len(caught)} fire(s) missed while the scheduler was down: {', '.join(caught)}",
+                      markup=False)
     console.print("scheduler running (Ctrl-C stops)")
     try:
         blocking.start()

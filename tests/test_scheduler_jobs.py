@@ -169,3 +169,24 @@ def test_schedule_config_file_errors_are_typed(tmp_path):
         sched.load_schedule_config(path)
     path.write_text('[schedule]\ndaily_time = "05:45"\n')
     assert sched.load_schedule_config(path).daily_time == "05:45"
+
+
+def test_a_fire_missed_while_the_scheduler_was_down_runs_once_at_start_dated_by_that_fire(db):
+    add_account(db, "avail-1")
+    config = {"accounts": [{"alias": "avail-1", "automations": ["era_pull"]}], "misfire_grace_s": 1800,
+              "reconcile_minute": None}
+
+    def keys() -> list[str]:
+        with db.transaction() as s:
+            return sorted(s.scalars(select(AutomationRun.dedupe_key)))
+
+    assert sched.catch_up(_enqueuer(db, at(2026, 11, 25, 6, 20), **config)) == []  # the 06:30 fire is ahead
+    assert sched.catch_up(_enqueuer(db, at(2026, 11, 25, 7, 10), **config)) == []  # 40 min late: past the grace
+    started = _enqueuer(db, at(2026, 11, 25, 6, 50), **config)
+    assert sched.catch_up(started) == ["daily:era_pull:avail-1"]
+    assert sched.catch_up(started) == ["daily:era_pull:avail-1"]  # a restart: the store refuses the second
+    assert keys() == ["era_pull:avail-1:2026-11-25"]
+    # A late-evening fire missed across midnight is dated by its own day, so it does not take today's.
+    late = {**config, "accounts": [{"alias": "avail-1", "automations": ["era_pull"], "time": "23:50"}]}
+    assert sched.catch_up(_enqueuer(db, at(2026, 11, 24, 0, 10), **late)) == ["daily:era_pull:avail-1"]
+    assert keys() == ["era_pull:avail-1:2026-11-23", "era_pull:avail-1:2026-11-25"]
