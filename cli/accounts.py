@@ -5,9 +5,9 @@ import dataclasses
 import json
 
 import typer
-from rich.table import Table
 
 from cli.context import command_group, console, database, fail, keys, reports_errors, settings
+from cli.output import Column, fitted_table
 
 app = command_group("Portal accounts and their encrypted credentials.")
 
@@ -44,11 +44,11 @@ def list_(as_json: bool = typer.Option(False, "--json", help="Print JSON for scr
     if as_json:
         console.print_json(json.dumps([dataclasses.asdict(a) for a in accounts]))
         return
-    table = Table("alias", "portal", "url", "authorised", "credentials", "saved session")
-    for a in accounts:
-        table.add_row(a.alias, a.portal, a.base_url, "yes" if a.authorised else "no",
-                      "yes" if a.has_credentials else "no", "yes" if a.has_session else "no")
-    console.print(table)
+    yes = {True: "yes", False: "no"}
+    fitted_table([Column("alias"), Column("portal", 1), Column("url", 2, wraps=True), Column("authorised", 3),
+                  Column("credentials", 4), Column("saved session", 5)],
+                 [(a.alias, a.portal, a.base_url, yes[a.authorised], yes[a.has_credentials], yes[a.has_session])
+                  for a in accounts])
 
 
 @app.command()

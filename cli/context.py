@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 from rich.console import Console
-from rich.markup import escape
+from rich.text import Text
 
 from core.errors import PayerfleetError
 
@@ -21,8 +21,10 @@ if TYPE_CHECKING:
     from core.crypto import KeyRing
     from core.store.db import Database
 
-console = Console()
-err_console = Console(stderr=True)
+# Markup off: what a command prints (names, file paths, error texts) may hold brackets, and Rich
+# markup would eat them ("[fleet] backend"); styles go in Text objects instead.
+console = Console(markup=False)
+err_console = Console(stderr=True, markup=False)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -54,8 +56,7 @@ def keys(current: Settings | None = None, *, create: bool = False) -> KeyRing:
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
-    # The message carries user text (file names, values): escaped so Rich prints brackets as typed.
-    err_console.print(f"[bold red]error:[/] {escape(message)}")
+    err_console.print(Text.assemble(("error:", "bold red"), " ", message))
     return typer.Exit(code)
 
 

@@ -23,8 +23,9 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
-from cli.context import err_console
+from cli.context import console, err_console
 from cli.sandbox import ingest_submissions, portal_payers
 from core.errors import PayerfleetError
 
@@ -58,14 +59,14 @@ class _Step:
 
     def __enter__(self) -> "_Step":
         self.t0 = time.perf_counter()
-        self.demo.out.print(f"[bold]▶ {self.title}[/]")
+        self.demo.out.print(Text(f"▶ {self.title}", style="bold"))
         return self
 
     def __exit__(self, exc_type, exc, tb) -> bool:
         took = round(time.perf_counter() - self.t0, 1)
         if exc is None:
             self.demo.summary["steps"][self.name] = {"ok": True, "seconds": took}
-            self.demo.out.print(f"  [green]✓[/] {self.title} ({took}s)")
+            self.demo.out.print(Text.assemble("  ", ("✓", "green"), f" {self.title} ({took}s)"))
             return False
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
             return False
@@ -76,7 +77,7 @@ class _Step:
         else:
             why = f"{type(exc).__name__}: {str(exc)[:200]}"
         self.demo.summary["steps"][self.name] = {"ok": False, "seconds": took, "error": why}
-        self.demo.out.print(f"  [red]✗[/] {self.title}: {why}")
+        self.demo.out.print(Text.assemble("  ", ("✗", "red"), f" {self.title}: {why}"))
         return True  # the demo carries on with the next step
 
 
@@ -99,7 +100,7 @@ def demo(
     from core import logging as pf_logging
     from core.config import Settings
 
-    out = err_console if as_json else Console()
+    out = err_console if as_json else console
     # Events go to stderr (stdout is the summary's); warnings only, the progress lines are the story.
     pf_logging.configure("console", os.environ.get("PAYERFLEET_LOG_LEVEL", "WARNING"))
     d = Demo(out, as_json)
@@ -111,7 +112,7 @@ def demo(
         with ExitStack() as stack:
             _run(d, current, stack, backend)
     except KeyboardInterrupt:
-        out.print("[yellow]demo interrupted[/]")
+        out.print(Text("demo interrupted", style="yellow"))
         raise typer.Exit(130) from None
     d.summary["seconds"] = round(time.perf_counter() - d.started, 1)
     d.summary["ok"] = all(s["ok"] for s in d.summary["steps"].values())

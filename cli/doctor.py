@@ -5,9 +5,10 @@ import sys
 from dataclasses import dataclass
 
 import typer
-from rich.table import Table
+from rich.text import Text
 
 from cli.context import console, settings
+from cli.output import Column, fitted_table
 from core.errors import PayerfleetError
 
 
@@ -69,10 +70,8 @@ def doctor() -> None:
     """Check Python, the browser, the database and migrations, and the encryption key."""
     current = settings()
     checks = [_python(), _browser(current.browser_executable), _database(current.db_url), _key(current)]
-    table = Table("check", "status", "detail", "how to fix")
-    for c in checks:
-        table.add_row(c.name, "[green]ok[/]" if c.ok else "[red]FAIL[/]", c.detail, c.fix)
-    console.print(table)
+    fitted_table([Column("check"), Column("status"), Column("detail", 1, wraps=True), Column("how to fix", 2, wraps=True)],
+                 [(c.name, Text("ok", "green") if c.ok else Text("FAIL", "red"), c.detail, c.fix) for c in checks])
     console.print(f"data directory: {current.data_dir.resolve()}")
     if not all(c.ok for c in checks):
         raise typer.Exit(1)

@@ -6,9 +6,9 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from rich.table import Table
 
 from cli.context import command_group, console, database, fail, reports_errors, settings
+from cli.output import Column, fitted_table
 
 if TYPE_CHECKING:
     from evidence.export import Selection
@@ -105,13 +105,11 @@ def list_(
     db = database(settings())
     with db.transaction() as session:
         entries = entries_for(session, appeal_id=sel.appeal_id, claim_id=sel.claim_id, run_id=sel.run_id)
-    table = Table("seq", "captured (UTC)", "step", "what", "bytes", "sha256")
-    for e in entries:
-        data = e.data
-        table.add_row(str(e.seq), e.body["created_at"][:19], str(data.get("step", "")),
-                      str(data.get("artifact") or data.get("event") or e.kind), str(data.get("size", "")),
-                      (e.blob_sha256 or "")[:16])
-    console.print(table)
+    fitted_table([Column("seq", 0, "right"), Column("captured (UTC)", 3), Column("step", 1), Column("what", 2),
+                  Column("bytes", 4, "right"), Column("sha256", 5)],
+                 [(e.seq, e.body["created_at"][:19], e.data.get("step", ""),
+                   e.data.get("artifact") or e.data.get("event") or e.kind, e.data.get("size", ""),
+                   (e.blob_sha256 or "")[:16]) for e in entries])
     console.print(f"{len(entries)} entries")
 
 

@@ -8,9 +8,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Optional
 
 import typer
-from rich.table import Table
 
 from cli.context import command_group, console, database, fail, keys, reports_errors, settings
+from cli.output import Column, fitted_table
 
 if TYPE_CHECKING:
     from core.config import Settings
@@ -57,14 +57,12 @@ def _print_runs(ids: list[str], db: Database, as_json: bool) -> None:
         console.print_json(json.dumps([{"run_id": r.id, "automation": r.automation, "state": r.state,
                                         "error_type": r.error_type, "result": r.result} for r in infos if r]))
         return
-    table = Table("run", "automation", "account", "state", "outcome")
     aliases = _aliases(db)
-    for r in infos:
-        if r is None:
-            continue
-        outcome = r.error_type or ", ".join(f"{k}={v}" for k, v in r.result.items() if not isinstance(v, (list, dict)))
-        table.add_row(r.id[:8], r.automation, aliases.get(r.account_id, "?"), r.state, outcome[:80])
-    console.print(table)
+    fitted_table([Column("run", 4), Column("automation"), Column("account", 1), Column("state", 2),
+                  Column("outcome", 3, wraps=True)],
+                 [(r.id[:8], r.automation, aliases.get(r.account_id, "?"), r.state, r.error_type or ", ".join(
+                     f"{k}={v}" for k, v in r.result.items() if not isinstance(v, (list, dict))))
+                  for r in infos if r is not None])
 
 
 def _aliases(db: Database) -> dict[int, str]:
@@ -123,11 +121,9 @@ def scheduler_cmd(
     enqueuer = sched.Enqueuer(database(current), config, backend=fleet_cfg.backend)
     planned = sched.planned_jobs(enqueuer.db, config)
     now = datetime.now(config.tz)
-    table = Table("job", "next fire (local)")
-    for job_id, _, _, trigger in planned:
-        nxt = trigger.get_next_fire_time(None, now)
-        table.add_row(job_id, nxt.strftime("%a %Y-%m-%d %H:%M %Z") if nxt else "-")
-    console.print(table)
+    fitted_table([Column("job"), Column("next fire (local)", 1)],
+                 [(job_id, nxt.strftime("%a %Y-%m-%d %H:%M %Z") if (nxt := trigger.get_next_fire_time(None, now)) else "-")
+                  for job_id, _, _, trigger in planned])
     if list_only:
         return
     blocking = BlockingScheduler(timezone=config.tz)

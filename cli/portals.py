@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.table import Table
 
 from cli.context import command_group, console, database, fail, keys, reports_errors, settings
+from cli.output import Column, fitted_table
 
 app = command_group("Payer portal packages: list, drift check, scaffold.")
 
@@ -38,11 +38,10 @@ def list_() -> None:
     """Registered portals and the capabilities each declares."""
     from portals import registry
 
-    table = Table("name", "title", "capabilities", "landmarks")
-    for portal in registry.default_registry().all():
-        table.add_row(portal.name, portal.title, ", ".join(sorted(portal.capabilities)),
-                      ", ".join(lm.name for lm in portal.landmarks))
-    console.print(table)
+    fitted_table([Column("name"), Column("title", 2), Column("capabilities", 1, wraps=True),
+                  Column("landmarks", 3, wraps=True)],
+                 [(p.name, p.title, ", ".join(sorted(p.capabilities)), ", ".join(lm.name for lm in p.landmarks))
+                  for p in registry.default_registry().all()])
 
 
 @app.command()
@@ -106,7 +105,7 @@ def check(
 
     reports = asyncio.run(run())
     shots = out or current.data_dir / "drift" / name / datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    table = Table("landmark", "status", "detail")
+    rows = []
     for report in reports:
         detail = report.error
         if report.screenshot is not None and report.status in ("changed", "unreachable"):
@@ -114,8 +113,8 @@ def check(
             path = shots / f"{report.name}.png"
             path.write_bytes(report.screenshot)
             detail = f"{detail} screenshot: {path}".strip()
-        table.add_row(report.name, report.status, detail)
-    console.print(table)
+        rows.append((report.name, report.status, detail))
+    fitted_table([Column("landmark"), Column("status"), Column("detail", 1, wraps=True)], rows)
     for report in reports:
         if report.diff:
             console.print(report.diff, markup=False, highlight=False)

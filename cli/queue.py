@@ -8,9 +8,10 @@ from decimal import Decimal, InvalidOperation
 from typing import Optional
 
 import typer
-from rich.table import Table
+from rich.text import Text
 
 from cli.context import command_group, console, database, fail, reports_errors, settings
+from cli.output import WIDE_HELP, Column, fitted_table, labelled, money, when
 
 item_app = command_group("Move a work item through its states and record payer touches.")
 
@@ -44,9 +45,16 @@ def _actor(value: Optional[str]) -> str:
     return value or f"cli:{os.environ.get('USER', 'operator')}"
 
 
+# Display order; rank says what stays when the terminal is narrow (money and the next date first).
+QUEUE_COLUMNS = (Column("id", 0, "right"), Column("kind", 9), Column("category", 3), Column("carc", 5),
+                 Column("payer", 2), Column("amount", 1, "right"), Column("appeal by", 6), Column("due", 4),
+                 Column("SLA", 10), Column("priority", 8, "right"), Column("action", 7), Column("state", 11))
+
+
 @reports_errors
 def queue(team: Optional[str] = typer.Option(None, "--team", help="Only this team's queue."),
           limit: int = typer.Option(50, "--limit", min=1, max=1000, help="Items per team."),
+          wide: bool = typer.Option(False, "--wide", help=WIDE_HELP),
           as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
     """Print each team's open work, highest priority first, with due dates."""
     from core.routing import load_config, queue_page, teams_with_work
@@ -61,24 +69,13 @@ def queue(team: Optional[str] = typer.Option(None, "--team", help="Only this tea
         typer.echo(json.dumps({t: [r.as_json() for r in rows] for t, rows in pages.items()}, indent=2))
         return
     if not any(pages.values()):
-        console.print("No open work items." if not team else f"No open work items for team {team}.")
+        console.print("No open work items." if not team else f"No open work items for team {team}.", markup=False)
         return
     for t, rows in pages.items():
-        table = Table(title=f"{config.table.teams.get(t, t)} ({t})", title_justify="left")
-        for col in ("id", "kind", "category", "carc", "payer", "amount", "appeal by", "due", "SLA", "priority",
-                    "action", "state"):
-            table.add_column(col, justify="right" if col in ("id", "amount", "priority") else "left")
-        for r in rows:
-            table.add_row(str(r.id), r.kind, r.category, r.carc or "", r.payer or "", f"{r.amount:,.2f}",
-                          _d(r.appeal_deadline), _d(r.due_on), _d(r.sla_due_at), f"{r.priority:,.1f}", r.action,
-                          r.state)
-        console.print(table)
-
-
-def _d(value) -> str:
-    if value is None:
-        return ""
-    return value.strftime("%Y-%m-%d %H:%M") if isinstance(value, datetime) else value.isoformat()
+        fitted_table(QUEUE_COLUMNS, [(r.id, r.kind, r.category, r.carc or "", r.payer or "", money(r.amount),
+                                      when(r.appeal_deadline), when(r.due_on), when(r.sla_due_at),
+                                      f"{r.priority:,.1f}", r.action, r.state) for r in rows],
+                     wide=wide, title=f"{config.table.teams.get(t, t)} ({t})")
 
 
 @reports_errors
@@ -115,8 +112,38 @@ def show(item_id: int, as_json: bool = typer.Option(False, "--json")) -> None:
     if as_json:
         typer.echo(json.dumps(details, indent=2, default=str))
         return
-    for key, value in details.items():
-        console.print(f"[bold]{key}[/]: {value}")
+    _show_item(details)
+
+
+def _show_item(d: dict) -> None:
+    rule = d.get("first_level")
+    codes = "-".join(c for c in (d["group_code"], d["carc"]) if c)
+    priority = d["queue_priority"] if d["queue_priority"] is not None else d["priority"]
+    history = [f"{when(t['at'])} {t['from'] or 'new'} -> {t['to']} by {t['actor']}"
+               + (f": {t['reason']}" if t["reason"] else "") for t in d["transitions"]]
+    touches = [", ".join(str(p) for p in (
+        when(t["submitted_on"]), t["channel"], t["confirmation_number"] and f"confirmation {t['confirmation_number']}",
+        t["outcome"], t["paid_amount"] is not None and f"paid {money(t['paid_amount'])}",
+        t["follow_up_on"] and f"follow up {when(t['follow_up_on'])}", t["next_action"], t["owner"],
+        t["write_off_reason"], t["root_cause"]) if p) for t in d["touches"]]
+    console.print(Text(f"work item {d['id']}: {d['kind']}, {d['state']}", style="bold"))
+    labelled([
+        ("claim", d["claim_number"]), ("payer claim", d["payer_claim_number"]), ("payer", d["payer"]),
+        ("plan type", d["plan_type"]), ("amount", money(d["amount"])), ("recovered", money(d["recovered_amount"])),
+        ("category", d["category"]), ("team", d["team"]), ("owner", d["owner"]), ("action", d["action"]),
+        ("source", d["intake_source"]), ("adjustment", " ".join(c for c in (codes, d["rarc"]) if c)),
+        ("procedure", d["procedure_code"]), ("service date", when(d["dos"])),
+        ("determined", when(d["determined_on"])), ("filing by", when(d["filing_deadline"])),
+        ("appeal by", when(d["appeal_deadline"])), ("due", when(d["due_on"])), ("SLA", when(d["sla_due_at"])),
+        ("follow up", when(d["follow_up_on"])),
+        ("priority", f"{priority:,.1f} (recoverability {d['recoverability']:.0%})"),
+        ("reason", d["reason"]), ("root cause", d["root_cause"]), ("part of item", d["parent_id"]),
+        ("first level", rule and ", ".join(v for v in (rule["channel"], rule["form"], rule.get("portal")) if v)),
+        ("escalation", " > ".join(d.get("escalation", []))),
+        ("rule sources", "; ".join(d.get("rule_sources", []))),
+        ("next states", ", ".join(d["next_states"])),
+        ("history", "\n".join(history)), ("payer touches", "\n".join(touches)),
+    ])
 
 
 @item_app.command("move")

@@ -5,9 +5,9 @@ import json
 from datetime import datetime, timezone
 
 import typer
-from rich.table import Table
 
 from cli.context import console, database, reports_errors, settings
+from cli.output import Column, fitted_table, money
 
 
 @reports_errors
@@ -24,7 +24,6 @@ def summary(as_json: bool = typer.Option(False, "--json", help="Machine-readable
     console.print(f"denied ${out.denied:,.2f} · recovered ${out.recovered:,.2f} · "
                   f"written off ${out.written_off:,.2f} · at risk ${out.at_risk:,.2f}")
     console.print(f"{out.open_items} open items, {out.past_sla} past SLA, {out.follow_ups_due} payer follow-ups due")
-    table = Table("team", "open", "past SLA", "at risk")
-    for t in out.teams:
-        table.add_row(t.team, str(t.open), str(t.past_sla), f"{t.at_risk:,.2f}")
-    console.print(table)
+    fitted_table([Column("team"), Column("open", 1, "right"), Column("past SLA", 2, "right"),
+                  Column("at risk", 0, "right")],
+                 [(t.team, t.open, t.past_sla, money(t.at_risk)) for t in out.teams])

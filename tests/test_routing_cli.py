@@ -87,3 +87,36 @@ def test_bad_commands_give_one_clear_line(cli, denials):
     assert "WorkItemNotFound" in cli("item", "move", "99999", "assigned").output
     assert "TouchInvalid" in cli("item", "touch", "1", "--outcome", "paid").output
     assert cli("route", "--today", "27/11/2026").exit_code == 1
+
+
+def test_queue_reads_at_80_columns_and_wide_shows_every_column(cli, denials, monkeypatch):
+    cli("route", "--today", "2026-11-27")
+    monkeypatch.setenv("COLUMNS", "80")
+    narrow = cli("queue", "--team", "clinical_docs")
+    lines = narrow.output.splitlines()
+    assert narrow.exit_code == 0 and max(map(len, lines)) <= 80, narrow.output
+    assert "…" not in narrow.output and "4,800.00" in narrow.output and "AETNA" in narrow.output
+    assert "not shown at 80 columns" in narrow.output
+    wide = cli("queue", "--team", "clinical_docs", "--wide")
+    assert "…" not in wide.output and "not shown" not in wide.output
+    header = next(line for line in wide.output.splitlines() if line.lstrip().startswith("id"))
+    assert header.split() == ["id", "kind", "category", "carc", "payer", "amount", "appeal", "by", "due", "SLA",
+                              "priority", "action", "state"]
+    assert "2027-05-19" in wide.output
+
+
+def test_item_show_is_labelled_text_with_the_claim_number_and_brackets_intact(cli, denials, monkeypatch):
+    cli("route", "--today", "2026-11-27")
+    [item] = _json(cli("queue", "--team", "coding", "--json"))["coding"]
+    moved = cli("item", "move", str(item["id"]), "closed_written_off", "--reason", "[payer] said no (see [note])")
+    assert moved.exit_code == 0, moved.output
+    details = _json(cli("item", "show", str(item["id"]), "--json"))
+    assert details["claim_number"]
+    monkeypatch.setenv("COLUMNS", "80")
+    shown = cli("item", "show", str(item["id"]))
+    assert shown.exit_code == 0
+    assert max(map(len, shown.output.splitlines())) <= 80, shown.output
+    assert f"claim         {details['claim_number']}" in shown.output
+    assert "[payer] said no (see [note])" in shown.output
+    for python_repr in ("None", "{'", "Decimal(", "datetime."):
+        assert python_repr not in shown.output

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 from core.routing.config import RoutingConfig, load_config
 from core.routing.queues import current_priority
 from core.routing.states import TRANSITIONS, get_item
-from core.store.models import Payer, PayerTouch
+from core.store.models import Claim, ClaimPayment, Payer, PayerTouch, Rejection
 from core.store.models.work import WorkItemTransition
 
 FIELDS = ("id", "kind", "intake_source", "category", "team", "owner", "state", "action", "group_code", "carc",
@@ -24,6 +24,12 @@ def item_details(session: Session, item_id: int, config: RoutingConfig | None = 
     out["next_states"] = sorted(TRANSITIONS[item.state]) + ([] if not item.is_open else ["closed_written_off"])
     payer = session.get(Payer, item.payer_id) if item.payer_id else None
     out["payer"] = payer.code if payer else None
+    # The practice's claim number (CLM01 / CLP01) and the payer's (CLP07): what a biller quotes.
+    sources = [session.get(Claim, item.claim_id) if item.claim_id else None,
+               session.get(ClaimPayment, item.claim_payment_id) if item.claim_payment_id else None,
+               session.get(Rejection, item.rejection_id) if item.rejection_id else None]
+    out["claim_number"] = next((r.patient_control_number for r in sources if r and r.patient_control_number), None)
+    out["payer_claim_number"] = next((r.payer_claim_number for r in sources[1:] if r and r.payer_claim_number), None)
     key = config.payer_rules.match(payer.code, payer.x12_id, payer.name) if payer else None
     if key:
         rule = config.payer_rules.rule(key, item.plan_type)
