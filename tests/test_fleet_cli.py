@@ -47,7 +47,7 @@ def test_demo_runs_end_to_end_and_summarises_as_json(cli, db, db_url, tmp_path):
     assert appeal["run_state"] == "succeeded" and appeal["confirmation_number"] and appeal["portal_received"] == 1
     assert summary["decision"]["portal_cases"], "the payer's decision is shown after the clock advanced"
     assert summary["evidence"]["ok"] and summary["evidence"]["entries"] > 0
-    assert summary["seconds"] < 180
+    # How long it takes is a benchmark's figure (bench/fleet_pull_bench.py --demo), not this test's.
 
 
 def test_demo_names_a_missing_piece_instead_of_a_traceback(cli, db, db_url, tmp_path, monkeypatch):
