@@ -44,6 +44,9 @@ class RunContext:
     checkpoint: Callable[[str], None]
     # Injected clock: automations never read the wall clock for business dates.
     today: date
+    # Called as the work advances: progress("claims", done, total); the fleet passes it to whoever
+    # watches this process's runs (the CLI's progress display). total is None when not known yet.
+    progress: Callable[[str, int, int | None], None] = lambda unit, done, total=None: None
 
 
 @runtime_checkable

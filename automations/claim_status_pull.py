@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -151,7 +152,13 @@ class ClaimStatusPull:
         except ValueError as exc:
             raise InvalidParams(f"claim_status_pull: {exc}") from exc
         rows: list[ClaimStatusRow] = []
-        not_found = singles = searches = 0
+        not_found = singles = searches = settled = asked = 0
+
+        def progress(claims: int) -> None:
+            nonlocal settled
+            settled += claims
+            ctx.progress("claims", settled, asked)
+
         async with open_session(ctx) as session:
             await checkpoint(ctx, "session_open", session)
             lookup: ClaimStatusLookup = session.capability("claim_status")
@@ -164,8 +171,10 @@ class ClaimStatusPull:
                     await ctx.evidence.capture_page(session.page, "claim_read")
                 except ClaimNotFound:
                     not_found += 1
+                progress(1)
 
             if p.claims:
+                asked = len(p.claims)
                 for ref in p.claims:
                     await one(ClaimQuery(**ref.model_dump()))
             else:
@@ -176,10 +185,14 @@ class ClaimStatusPull:
                 except CapabilityNotSupported:
                     # No date-range search on this portal: look up the claims we billed in the range,
                     # one member search per patient where the portal has it.
-                    left, searches = await self._by_member(ctx, session, lookup,
-                                                           stored_claims(ctx, since, to, p.payers), rows)
+                    billed = stored_claims(ctx, since, to, p.payers)
+                    asked = len(billed)
+                    left, searches = await self._by_member(ctx, session, lookup, billed, rows, progress)
                     for query in left:
                         await one(query)
+                else:
+                    asked = len(rows)
+                    progress(len(rows))
             await checkpoint(ctx, "results_read", session)
         try:
             recorded, unchanged = record_rows(ctx, rows)
@@ -192,8 +205,8 @@ class ClaimStatusPull:
         return summary.as_dict()
 
     @staticmethod
-    async def _by_member(ctx: RunContext, session, lookup, claims: list[StoredClaim],
-                         rows: list[ClaimStatusRow]) -> tuple[list[ClaimQuery], int]:
+    async def _by_member(ctx: RunContext, session, lookup, claims: list[StoredClaim], rows: list[ClaimStatusRow],
+                         progress: Callable[[int], None]) -> tuple[list[ClaimQuery], int]:
         """Member searches append the rows of our claims they list; returns what still needs a lookup
         and how many searches ran.
 
@@ -217,12 +230,14 @@ class ClaimStatusPull:
             except CapabilityNotSupported:
                 return left + [c.query() for g in list(groups.values())[index:] for c in g], index
             listed = {r.claim_number: r for r in found} | {r.patient_control_number: r for r in found}
+            before = len(rows)
             for c in group:
                 row = listed.get(c.number)
                 if row is None or (row.status_text == "Rejected" and not row.category):
                     left.append(c.query())
                 else:
                     rows.append(row)
+            progress(len(rows) - before)
         log.info("claim_status.member_searches", run_id=ctx.run_id, searches=len(groups), alone=len(left))
         return left, len(groups)
 

@@ -2,6 +2,7 @@
 them exactly as files from the inbox are (277CA rejections then route to the billing-edits queue)."""
 from __future__ import annotations
 
+import asyncio
 from datetime import date, timedelta
 from typing import Any
 
@@ -67,7 +68,8 @@ class EraPull:
             rows = await session.read(lambda: remits.list_remittances(since))
             await checkpoint(ctx, "remits_listed", session)
             known = set() if p.refetch_known else known_traces(ctx, rows)
-            for row in rows:
+            for done, row in enumerate(rows):
+                ctx.progress("ERAs", done, len(rows))
                 if row.check_number in known:
                     skipped += 1
                     continue
@@ -76,10 +78,13 @@ class EraPull:
                 ctx.evidence.capture_file(file.data, "era_downloaded", name=file.filename,
                                           media_type="application/edi-x12")
                 ctx.checkpoint("era_downloaded")
-                outcome = ingest_bytes(ctx.db, file.data, filename=file.filename,
-                                       provenance=f"portal:{ctx.account.alias}")
+                # In a thread: the file's parse and transaction would otherwise hold up every other
+                # run on this worker's event loop (their pages wait on it) for as long as they take.
+                outcome = await asyncio.to_thread(ingest_bytes, ctx.db, file.data, filename=file.filename,
+                                                  provenance=f"portal:{ctx.account.alias}")
                 results.append(_outcome_name(outcome))
                 ctx.checkpoint("era_ingested")
+            ctx.progress("ERAs", len(rows), len(rows))
             acks = None
             if p.acknowledgments and session.portal.supports("acknowledgments"):
                 acks = await self._acknowledgments(ctx, session, since, p.refetch_known)
@@ -101,13 +106,16 @@ class EraPull:
         rows = await session.read(lambda: acks.list_acknowledgments(since))
         known = set() if refetch else known_files(ctx, rows)
         downloaded = 0
-        for row in rows:
+        for done, row in enumerate(rows):
+            ctx.progress("277CA files", done, len(rows))
             if row.file_name in known:
                 continue
             file = await session.read(lambda r=row: acks.download_277ca(r))
             downloaded += 1
             ctx.evidence.capture_file(file.data, "ack_downloaded", name=file.filename, media_type="application/edi-x12")
-            ingest_bytes(ctx.db, file.data, filename=file.filename, provenance=f"portal:{ctx.account.alias}")
+            await asyncio.to_thread(ingest_bytes, ctx.db, file.data, filename=file.filename,
+                                    provenance=f"portal:{ctx.account.alias}")
+        ctx.progress("277CA files", len(rows), len(rows))
         log.info("era.acks_pulled", run_id=ctx.run_id, account=ctx.account.alias, listed=len(rows),
                  downloaded=downloaded)
         return len(rows), downloaded

@@ -40,12 +40,14 @@ DEMO_PDF = b"%PDF-1.4\n% payerfleet demo attachment\n" + b"0" * 4000 + b"\n%%EOF
 # Claim statuses: the last month's claims (older ones have their 835s), one member search per patient.
 DEMO_PARAMS = {"claim_status_pull": {"lookback_days": 30}, "era_pull": {"lookback_days": 60}}
 APPEAL_REASON = {"uhc": "Additional Information", "availity": "Claim denied incorrectly"}
+SANDBOX_RATE_LIMIT = 1200  # requests per minute per sandbox portal
 
 
 @dataclass
 class Demo:
     out: Console
     quiet: bool
+    shown: Any  # cli.progress.Activity: a spinner per step, a line per fleet run (on a terminal)
     summary: dict[str, Any] = field(default_factory=lambda: {"steps": {}})
     started: float = field(default_factory=time.perf_counter)
 
@@ -60,9 +62,12 @@ class _Step:
     def __enter__(self) -> "_Step":
         self.t0 = time.perf_counter()
         self.demo.out.print(Text(f"▶ {self.title}", style="bold"))
+        self.spinner = self.demo.shown.step(self.title)
+        self.spinner.__enter__()
         return self
 
     def __exit__(self, exc_type, exc, tb) -> bool:
+        self.spinner.__exit__(None, None, None)
         took = round(time.perf_counter() - self.t0, 1)
         if exc is None:
             self.demo.summary["steps"][self.name] = {"ok": True, "seconds": took}
@@ -97,19 +102,20 @@ def demo(
     backend: str = typer.Option("local", help="Fleet backend: local, or procrastinate (needs --database-url)."),
 ) -> None:
     """Run payerfleet end to end against the sandbox portals (about a minute; nothing leaves 127.0.0.1)."""
+    from cli.progress import Activity
     from core import logging as pf_logging
     from core.config import Settings
 
     out = err_console if as_json else console
     # Events go to stderr (stdout is the summary's); warnings only, the progress lines are the story.
     pf_logging.configure("console", os.environ.get("PAYERFLEET_LOG_LEVEL", "WARNING"))
-    d = Demo(out, as_json)
+    d = Demo(out, as_json, Activity(out, enabled=not as_json))
     _prepare_dir(data_dir)
     current = Settings(data_dir=data_dir, database_url=database_url)
     d.summary["database"] = current.db_url if database_url else str((data_dir / "payerfleet.db").resolve())
     d.summary["evidence_dir"] = str(current.blob_dir.resolve())
     try:
-        with ExitStack() as stack:
+        with ExitStack() as stack, d.shown:
             _run(d, current, stack, backend)
     except KeyboardInterrupt:
         out.print(Text("demo interrupted", style="yellow"))
@@ -157,9 +163,13 @@ def _run(d: Demo, current: Settings, stack: ExitStack, backend_name: str) -> Non
     with d.step("intake", "ingest the practice's submitted 837P claims (its clearinghouse submission batches)"):
         d.summary["intake"] = ingest_submissions(db, ctx["sandbox"], ctx["today"])
         d.out.print(f"  {d.summary['intake']['files']} batches, {d.summary['intake']['claims']} claims stored")
-    from fleet.config import FleetConfig
+    from fleet.config import DEFAULT_RATE_LIMITS, FleetConfig
 
-    config = FleetConfig(backend=backend_name, max_contexts=3)
+    # The production limits protect payers' sites; at Availity's 120 requests a minute the daily pull's
+    # ~250 requests alone would take over two minutes. The sandbox runs on this machine, so the demo
+    # limits it (still counted in the store, as in production) to what a local service takes.
+    config = FleetConfig(backend=backend_name, max_contexts=3,
+                         rate_limits={portal: SANDBOX_RATE_LIMIT for portal in DEFAULT_RATE_LIMITS})
     asyncio.run(_fleet_part(d, current, ctx, config))
     with d.step("verify", "verify the evidence chain (every blob re-hashed, every link checked)"):
         from evidence.blobs import LocalBlobStore
@@ -177,16 +187,18 @@ async def _fleet_part(d: Demo, current: Settings, ctx: dict, config) -> None:
     from fleet.backends import open_fleet, submit
 
     db, sandbox, today = ctx["db"], ctx["sandbox"], ctx["today"]
-    async with open_fleet(db, current, ctx["keys"], config, today=lambda: ctx["today"]) as backend:
+    async with open_fleet(db, current, ctx["keys"], config, today=lambda: ctx["today"], watch=d.shown.watch) as backend:
         with d.step("pull", "daily pull for every account through the fleet (claim statuses, ERAs, CAQH roster)"):
+            served = {name: h.state.requests_served for name, h in sandbox.portals.items()}
             ids = []
-            for alias, portal in sorted(ctx["accounts"].items()):
-                for automation in _daily(portal):
-                    ids.append(await submit(backend, automation, alias, _params(automation, portal),
-                                            runs.Priority.SCHEDULED,
-                                            runs.dedupe_key(automation, alias, today.isoformat())))
+            for alias, automation in _daily_plan(ctx["accounts"]):
+                ids.append(await submit(backend, automation, alias, _params(automation, ctx["accounts"][alias]),
+                                        runs.Priority.SCHEDULED, runs.dedupe_key(automation, alias, today.isoformat())))
             await backend.run_until_idle()
             d.summary["daily_pull"] = _runs_summary(db, ids)
+            # What each portal served for it: with a rate limit, requests / limit bounds the step's time.
+            d.summary["daily_pull_requests"] = {name: h.state.requests_served - served[name]
+                                                for name, h in sandbox.portals.items()}
             _show_runs(d, db, ids)
         with d.step("route", "route what came in: classify, deadlines, priority, work queues"):
             d.summary["routing"] = _route(db, today)
@@ -238,17 +250,30 @@ def _daily(portal: str) -> tuple[str, ...]:
     return {"caqh": ("caqh_status",)}.get(portal, ("claim_status_pull", "era_pull"))
 
 
+def _daily_plan(accounts: dict[str, str]) -> list[tuple[str, str]]:
+    """(alias, automation): each portal's daily automations dealt over its accounts."""
+    plan = []
+    for portal in sorted(set(accounts.values())):
+        aliases = sorted(alias for alias, p in accounts.items() if p == portal)
+        plan += [(aliases[i % len(aliases)], automation) for i, automation in enumerate(_daily(portal))]
+    return plan
+
+
 def _register_accounts(db, keys, sandbox) -> dict[str, str]:
+    """One account per daily automation where the portal has the logins: one account's runs go one
+    at a time, so a second login downloads the remittances while the first reads claim statuses
+    (on one account, those two runs were the pull step's critical path)."""
     from core.vault import Credentials, Vault
 
     vault = Vault(db, keys)
     out = {}
     for name, handle in sandbox.portals.items():
-        a = handle.accounts[0]
-        alias = f"{name}-demo"
-        vault.add_account(alias=alias, portal=name, base_url=handle.base_url, authorised=True,
-                          credentials=Credentials(username=a.username, password=a.password, totp_secret=a.totp_secret))
-        out[alias] = name
+        for i, a in enumerate(handle.accounts[:len(_daily(name))]):
+            alias = f"{name}-demo" + (f"-{i + 1}" if i else "")
+            vault.add_account(alias=alias, portal=name, base_url=handle.base_url, authorised=True,
+                              credentials=Credentials(username=a.username, password=a.password,
+                                                      totp_secret=a.totp_secret))
+            out[alias] = name
     return out
 
 
@@ -301,7 +326,9 @@ def _demo_appeal(db, sandbox, accounts: dict[str, str]) -> tuple[str, dict, int]
 
     from core.store.models import Appeal, ClaimPayment, WorkItem
 
-    by_portal = {portal: alias for alias, portal in accounts.items()}
+    by_portal: dict[str, str] = {}
+    for alias, portal in sorted(accounts.items()):
+        by_portal.setdefault(portal, alias)  # the portal's first account: the one that reads claim statuses
     for portal in ("uhc", "availity"):
         if portal not in by_portal:
             continue

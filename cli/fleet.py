@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
-from cli.context import command_group, console, database, fail, keys, reports_errors, settings
+from cli.context import command_group, console, database, err_console, fail, keys, reports_errors, settings
 from cli.output import Column, fitted_table
 
 if TYPE_CHECKING:
@@ -181,7 +181,10 @@ def pull(
                 for alias, automation, params in planned]
 
     if wait:
-        ids = asyncio.run(drive(db, current, config, submit_all))
+        from cli.progress import Activity
+
+        with Activity(err_console if as_json else console) as shown:
+            ids = asyncio.run(drive(db, current, config, submit_all, watch=shown.watch))
         _print_runs(ids, db, as_json)
     else:
         ids = [runs.submit_run(db, automation, alias, params, runs.Priority.ON_DEMAND, backend=config.backend)
@@ -249,7 +252,11 @@ def appeal_submit(
 
         return [await submit(chosen, "reconsideration_submit", account, params, runs.Priority.ON_DEMAND, key)]
 
-    _print_runs(asyncio.run(drive(db, current, config, one)), db, False)
+    from cli.progress import Activity
+
+    with Activity(console) as shown:
+        ids = asyncio.run(drive(db, current, config, one, watch=shown.watch))
+    _print_runs(ids, db, False)
 
 
 @reports_errors

@@ -29,6 +29,20 @@ log = structlog.get_logger()
 EvidenceFactory = Callable[["FleetRuntime", str, Account], Any]
 
 
+@dataclass(frozen=True)
+class RunEvent:
+    """What a watcher of this process's runs hears: a run started, advanced or ended."""
+
+    run_id: str
+    automation: str
+    account: str  # alias
+    state: str  # runs.RUNNING, then runs.SUCCEEDED or runs.FAILED
+    unit: str = ""  # what the run counts, as its automation names it ("claims", "files")
+    done: int = 0
+    total: int | None = None
+    error_type: str | None = None
+
+
 def default_evidence(runtime: "FleetRuntime", run_id: str, account: Account) -> Any:
     """The evidence package's recorder for this run."""
     from evidence.blobs import LocalBlobStore
@@ -52,6 +66,8 @@ class FleetRuntime:
     evidence_factory: EvidenceFactory = default_evidence
     today: Callable[[], date] = date.today
     resolve: Callable[[str], Any] = catalog.resolve
+    # Hears each run's start, progress and end (a progress display); runs never wait on it.
+    watch: Callable[[RunEvent], None] = lambda event: None
 
 
 def load_account(db: Database, account_id: int | None) -> Account:
@@ -71,9 +87,16 @@ async def execute(runtime: FleetRuntime, run: runs.RunInfo) -> str:
     db = runtime.db
     bound = log.bind(run_id=run.id, automation=run.automation, attempt=run.attempts)
     bound.info("run.started", action="run")
+    alias = ""
+
+    def progress(unit: str, done: int, total: int | None = None) -> None:
+        runtime.watch(RunEvent(run.id, run.automation, alias, runs.RUNNING, unit, done, total))
+
     try:
         automation = runtime.resolve(run.automation)
         account = load_account(db, run.account_id)
+        alias = account.alias
+        progress("", 0)
         evidence = runtime.evidence_factory(runtime, run.id, account)
 
         def checkpoint(name: str) -> None:
@@ -85,7 +108,7 @@ async def execute(runtime: FleetRuntime, run: runs.RunInfo) -> str:
         async with runtime.pool.lease(limiter) as browser:
             ctx = RunContext(run_id=run.id, account=account, db=db, settings=runtime.settings,
                              keys=runtime.keys, browser=browser, evidence=evidence,
-                             checkpoint=checkpoint, today=runtime.today())
+                             checkpoint=checkpoint, today=runtime.today(), progress=progress)
             try:
                 result = await asyncio.wait_for(automation.run(ctx, dict(run.params)),
                                                 timeout=runtime.config.run_timeout_s)
@@ -100,6 +123,7 @@ async def execute(runtime: FleetRuntime, run: runs.RunInfo) -> str:
                 raise
         runs.succeed(db, run.id, _jsonable(result))
         bound.info("run.succeeded", action="run")
+        runtime.watch(RunEvent(run.id, run.automation, alias, runs.SUCCEEDED))
         return runs.SUCCEEDED
     except DatabaseUnavailable:
         bound.error("run.unrecorded", action="run", reason="database unreachable")
@@ -112,6 +136,7 @@ async def execute(runtime: FleetRuntime, run: runs.RunInfo) -> str:
             bound.error("run.unrecorded", action="run", reason="database unreachable")
             return runs.RUNNING
         bound.warning("run.failed", action="run", error_type=outcome.error_type, consequence=outcome.consequence)
+        runtime.watch(RunEvent(run.id, run.automation, alias, runs.FAILED, error_type=outcome.error_type))
         return runs.FAILED
 
 

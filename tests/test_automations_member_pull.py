@@ -75,7 +75,9 @@ async def test_pull_searches_each_member_once_and_records_each_claim_once(make_c
     params = {"service_from": frm.isoformat(), "service_to": to.isoformat()}
     ctx = make_ctx(handle)
     spy = EvidenceSpy(ctx.evidence)
-    summary = await registry.get("claim_status_pull").run(dataclasses.replace(ctx, evidence=spy), params)
+    progress = []
+    summary = await registry.get("claim_status_pull").run(
+        dataclasses.replace(ctx, evidence=spy, progress=lambda *event: progress.append(event)), params)
 
     per_member = Counter((c.patient_id, c.payer) for c in grouped)
     # Alone: the claim without a member, and each claim the list shows only as "Rejected".
@@ -84,6 +86,11 @@ async def test_pull_searches_each_member_once_and_records_each_claim_once(make_c
                        "member_searches": len(members), "single_lookups": 1 + len(rejected_listed)}
     assert spy.steps["results_page"] == sum(-(-per_member[m] // PAGE_SIZE) for m in members)
     assert spy.steps["claim_read"] == 1 + len(rejected_listed)
+    # Progress counts the claims settled, by each search and each single lookup, up to all of them.
+    assert {unit for unit, _, _ in progress} == {"claims"} and {total for *_, total in progress} == {len(claims)}
+    done = [d for _, d, _ in progress]
+    assert done == sorted(done) and done[-1] == len(claims)
+    assert len(progress) == len(members) + 1 + len(rejected_listed)
 
     with db.transaction() as s:
         events = s.scalars(select(ClaimStatusEvent)).all()

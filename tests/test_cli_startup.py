@@ -59,3 +59,4 @@ def test_the_check_catches_a_heavy_import():
     # The same filter flags a heavy module when one is loaded, so the test above can fail.
     assert heavy(["sqlalchemy.orm", "playwright.async_api", "core.store.db", "portals.registry", "cli.main"]) == [
         "sqlalchemy.orm", "playwright.async_api", "core.store.db", "portals.registry"]
+
