@@ -38,3 +38,20 @@ def test_a_narrow_terminal_drops_the_least_important_columns_whole():
     fitted_table(columns, rows, out=Console(file=narrow, width=24, color_system=None))
     words = " ".join(narrow.getvalue().split())
     assert "1,234,567.89" in words and "not shown at 24 columns: note, due" in words
+
+
+def test_an_error_and_a_help_text_keep_their_bracketed_words(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from cli.main import app
+    from core.config import get_settings
+
+    (tmp_path / "payerfleet.toml").write_text('[schedule]\ndaily_time = "25:00"\n')
+    monkeypatch.setenv("PAYERFLEET_CONFIG", str(tmp_path / "payerfleet.toml"))
+    monkeypatch.setenv("PAYERFLEET_DATA_DIR", str(tmp_path / "var"))
+    get_settings.cache_clear()
+    failed = CliRunner().invoke(app, ["scheduler", "--list"])
+    get_settings.cache_clear()
+    assert failed.exit_code == 1 and "invalid [schedule]: daily_time" in " ".join(failed.output.split())
+    shown = CliRunner().invoke(app, ["worker", "--help"])
+    assert "(default: [fleet] backend)" in " ".join(shown.output.split())
