@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
-from cli.context import command_group, console, database, err_console, fail, keys, reports_errors, settings
+from cli.context import command_group, console, database, fail, keys, reports_errors, settings
 from cli.output import Column, fitted_table
 
 if TYPE_CHECKING:
@@ -183,7 +183,7 @@ def pull(
     if wait:
         from cli.progress import Activity
 
-        with Activity(err_console if as_json else console) as shown:
+        with Activity(console, enabled=not as_json) as shown:
             ids = asyncio.run(drive(db, current, config, submit_all, watch=shown.watch))
         _print_runs(ids, db, as_json)
     else:
