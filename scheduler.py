@@ -103,7 +103,7 @@ class ScheduleConfig(BaseModel):
     reconcile_minute: int | None = Field(default=15, ge=0, le=59)
     # A fire missed by up to this long (scheduler down) still runs once (coalesced); later it is skipped.
     misfire_grace_s: int = Field(default=4 * 3600, ge=1)
-    # Empty: every enabled, authorised account with its portal's defaults.
+    # Empty: every enabled, authorised (or loopback sandbox) account with its portal's defaults.
     accounts: tuple[AccountSchedule, ...] = ()
     # Payer code -> portal used for follow-up status checks; others go to "availity".
     payer_portals: dict[str, str] = Field(default_factory=lambda: {"UHC": "uhc"})
@@ -238,7 +238,7 @@ class Enqueuer:
 
     def reconcile(self) -> list[str]:
         """Sweep dead SUBMITTING intents to IN_DOUBT and queue one reconcile run per account."""
-        reconciler.sweep_in_doubt(self.db, stale_after=timedelta(hours=1))
+        reconciler.sweep_in_doubt(self.db)
         hour = self.now().astimezone(timezone.utc).strftime("%Y-%m-%dT%H")
         return [runs.submit_run(self.db, reconciler.RECONCILE_SUBMISSIONS.name, alias, {}, runs.Priority.ON_DEMAND,
                                 f"reconcile:{alias}:{hour}", backend=self.backend)
@@ -249,11 +249,17 @@ class Enqueuer:
         return runs.submit_run(self.db, automation, alias, params, priority, key, backend=self.backend)
 
 
+def _runnable(session) -> list[tuple[str, str]]:
+    """(alias, portal) of enabled accounts the fleet may use: authorised, or a sandbox on loopback."""
+    q = (select(PortalAccount.alias, PortalAccount.portal, PortalAccount.authorised, PortalAccount.base_url)
+         .where(PortalAccount.enabled.is_(True)).order_by(PortalAccount.alias))
+    return [(alias, portal) for alias, portal, authorised, url in session.execute(q)
+            if authorised or runs.is_loopback(url)]
+
+
 def _accounts_by_portal(session) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
-    q = (select(PortalAccount.portal, PortalAccount.alias)
-         .where(PortalAccount.enabled.is_(True), PortalAccount.authorised.is_(True)).order_by(PortalAccount.alias))
-    for portal, alias in session.execute(q):
+    for alias, portal in _runnable(session):
         out.setdefault(portal, []).append(alias)
     return out
 
@@ -264,8 +270,7 @@ def planned_jobs(db: Database, config: ScheduleConfig) -> list[tuple[str, str, t
     tz = config.tz
     jobs: list[tuple[str, str, tuple, CronTrigger]] = []
     with db.transaction() as s:
-        portals = dict(s.execute(select(PortalAccount.alias, PortalAccount.portal)
-                                 .where(PortalAccount.enabled.is_(True), PortalAccount.authorised.is_(True))).all())
+        portals = dict(_runnable(s))
     chosen = config.accounts or tuple(AccountSchedule(alias=a) for a in sorted(portals))
     for acc in chosen:
         if acc.alias not in portals:

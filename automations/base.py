@@ -57,6 +57,8 @@ class Automation(Protocol):
     name: str
     # Every checkpoint `run` may pass, in order; the fleet's crash harness iterates these.
     checkpoints: tuple[str, ...]
+    # Portal capabilities it uses (besides login): a run is refused while one is paused on its portal.
+    capabilities: tuple[str, ...]
 
     async def run(self, ctx: RunContext, params: dict[str, Any]) -> dict[str, Any]:
         """Do the work; return a JSON-able summary (counts and opaque ids, no PHI)."""

@@ -49,6 +49,7 @@ def classify(row: RosterRow, today: date) -> str:
 class CaqhStatus:
     name = "caqh_status"
     checkpoints = ("session_open", "roster_read", "documents_read", "attested")
+    capabilities = ("credentialing",)
 
     async def run(self, ctx: RunContext, params: dict[str, Any]) -> dict[str, Any]:
         try:

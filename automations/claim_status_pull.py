@@ -145,6 +145,7 @@ def _claim_id(s, row: ClaimStatusRow) -> int | None:
 class ClaimStatusPull:
     name = "claim_status_pull"
     checkpoints = ("session_open", "results_read", "recorded")
+    capabilities = ("claim_status",)
 
     async def run(self, ctx: RunContext, params: dict[str, Any]) -> dict[str, Any]:
         try:

@@ -51,6 +51,7 @@ def known_files(ctx: RunContext, rows: list[AcknowledgmentRow]) -> set[str]:
 class EraPull:
     name = "era_pull"
     checkpoints = ("session_open", "remits_listed", "era_downloaded", "era_ingested")
+    capabilities = ("remittances", "acknowledgments")
 
     async def run(self, ctx: RunContext, params: dict[str, Any]) -> dict[str, Any]:
         from core.ingest import ingest_bytes  # the same ingestion as files dropped in the inbox

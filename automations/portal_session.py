@@ -6,8 +6,11 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import structlog
+from sqlalchemy import or_, select, update
 
 from automations.base import RunContext
+from core.store.db import Database
+from core.store.models import PortalAccount
 from core.vault import Vault
 from portals import registry as portal_registry
 from portals.errors import PortalError
@@ -16,10 +19,28 @@ from portals.totp import DEFAULT_GUARD, TotpGuard
 
 log = structlog.get_logger()
 
-# The process's TOTP guard: one login per TOTP step per account across every run in this worker.
+# The process's TOTP guard (clock, waits); each session binds it to the store's used steps, so one
+# TOTP step logs in once per account across every worker on every machine.
 GUARD: TotpGuard = DEFAULT_GUARD
 # How long a landmark may take to show before the page counts as changed (or, if busy, as down).
 TIMEOUT_MS = 10_000
+
+
+class StoredTotpSteps:
+    """Used TOTP steps in portal_accounts.totp_last_step, claimed by one conditional UPDATE."""
+
+    def __init__(self, db: Database):
+        self.db = db
+
+    def last(self, account_key: str) -> int | None:
+        with self.db.transaction() as s:
+            return s.scalar(select(PortalAccount.totp_last_step).where(PortalAccount.id == int(account_key)))
+
+    def claim(self, account_key: str, step: int) -> bool:
+        with self.db.transaction() as s:
+            later = or_(PortalAccount.totp_last_step.is_(None), PortalAccount.totp_last_step < step)
+            return s.execute(update(PortalAccount).where(PortalAccount.id == int(account_key), later)
+                             .values(totp_last_step=step)).rowcount == 1
 
 
 def state_store(vault: Vault, account_id: int) -> StateStore:
@@ -40,7 +61,7 @@ async def open_session(ctx: RunContext, *, block_images: bool = True, **options:
     session = PortalSession(ctx.browser, portal, base_url=ctx.account.base_url,
                             credentials=vault.get_credentials(ctx.account.id),
                             state=state_store(vault, ctx.account.id), account_key=str(ctx.account.id),
-                            totp=GUARD, block_images=block_images, timeout_ms=TIMEOUT_MS,
+                            totp=GUARD.using(StoredTotpSteps(ctx.db)), block_images=block_images, timeout_ms=TIMEOUT_MS,
                             on_failure=lambda failed, exc: capture_failure(ctx, failed, exc), **options)
     try:
         async with session:
@@ -50,6 +71,7 @@ async def open_session(ctx: RunContext, *, block_images: bool = True, **options:
                 await capture_failure(ctx, session, exc)
                 raise
     except PortalError as exc:
+        exc.capability = session.capability_in_use or "login"  # what the fleet pauses on LayoutChanged
         log.warning("portal.failed", run_id=ctx.run_id, portal=portal.name, account=ctx.account.alias,
                     error=type(exc).__name__, consequence=exc.consequence.value)
         raise

@@ -1,42 +1,28 @@
-"""Submit a reconsideration exactly once (DESIGN §5): intent PLANNED -> SUBMITTING -> SUBMITTED.
+"""Submit a reconsideration exactly once (DESIGN §5), journalled in automations/intents.py.
 
-SUBMITTING is committed before the click. Anything that goes wrong after the click without a
-confirmation leaves the intent IN_DOUBT for the reconciler, which reads the portal's own list
-(AppealSubmission.list_submitted) and matches rows on `fingerprint`. Nothing here ever retries
-a click; only the form preparation before it goes through the read retry.
+Before any click the portal's own list is read (a payer that accepts duplicates must never get the
+act twice); SUBMITTING is committed before the click. Anything that goes wrong after the click
+without a confirmation leaves the intent IN_DOUBT for the reconciler, which reads the portal's list
+(AppealSubmission.list_submitted) and matches rows on `fingerprint`. Nothing here ever retries a
+click; only the list read and the form preparation before it go through the read retry.
 """
 from __future__ import annotations
 
 import base64
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import structlog
 from pydantic import BaseModel, ConfigDict, model_validator
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 
+from automations import intents
 from automations.base import RunContext
 from automations.errors import InvalidParams, SubmissionNotAllowed
 from automations.portal_session import checkpoint, open_session
-from core import audit
-from core.store.models import Appeal, PayerTouch, SubmissionIntent, utcnow
-from portals.capabilities import (
-    AppealRequest,
-    AppealSubmission,
-    Attachment,
-    SubmissionConfirmation,
-    appeal_fingerprint,
-)
+from portals.capabilities import AppealRequest, AppealSubmission, Attachment, appeal_fingerprint
 from portals.errors import PortalError, SubmitOutcomeUnknown
 
 log = structlog.get_logger()
-
-# Intent states from which a new attempt may start; SUBMITTING / IN_DOUBT / HUMAN_REVIEW never.
-STARTABLE = ("PLANNED", "FAILED_BEFORE_SUBMIT", "SAFE_TO_RETRY")
-# Days to the follow-up of a portal submission (seed: 14 days portal, 30 days mail).
-PORTAL_FOLLOW_UP_DAYS = 14
 
 
 class AttachmentRef(BaseModel):
@@ -88,65 +74,11 @@ class ReconsiderationParams(BaseModel):
                              self.payer, self.kind, self.contact_name or default_contact, self.contact_phone)
 
 
-def plan_intent(ctx: RunContext, p: ReconsiderationParams) -> tuple[int, str, str | None]:
-    """The intent for this act, created PLANNED if new; returns (id, state, confirmation)."""
-    fingerprint = appeal_fingerprint(p.claim_number, p.reason, p.kind)
-    for _ in range(2):
-        try:
-            with ctx.db.transaction() as s:
-                intent = s.scalar(select(SubmissionIntent).where(SubmissionIntent.idempotency_key == p.key))
-                if intent is None:
-                    intent = SubmissionIntent(idempotency_key=p.key, appeal_id=p.appeal_id, account_id=ctx.account.id,
-                                              state="PLANNED", fingerprint=fingerprint, run_id=ctx.run_id)
-                    s.add(intent)
-                    s.flush()
-                elif intent.fingerprint != fingerprint:
-                    raise InvalidParams(f"intent {p.key!r} exists for a different claim or reason")
-                return intent.id, intent.state, intent.confirmation_number
-        except IntegrityError:
-            continue  # another run created it between our read and insert: read it again
-    raise SubmissionNotAllowed(f"intent {p.key!r} could not be planned")
-
-
-def move(ctx: RunContext, intent_id: int, allowed: tuple[str, ...], to: str, **values: Any) -> None:
-    """Compare-and-set the intent's state in its own committed transaction."""
-    with ctx.db.transaction() as s:
-        changed = s.execute(update(SubmissionIntent)
-                            .where(SubmissionIntent.id == intent_id, SubmissionIntent.state.in_(allowed))
-                            .values(state=to, updated_at=utcnow(), **values)).rowcount
-        if changed != 1:
-            current = s.scalar(select(SubmissionIntent.state).where(SubmissionIntent.id == intent_id))
-            raise SubmissionNotAllowed(f"intent {intent_id} is {current}, not one of {allowed}; refusing to submit")
-
-
-def record_submitted(ctx: RunContext, intent_id: int, p: ReconsiderationParams, conf: SubmissionConfirmation) -> None:
-    """SUBMITTED plus the appeal's tracking fields, atomically."""
-    submitted_on = conf.submitted_on or ctx.today
-    with ctx.db.transaction() as s:
-        changed = s.execute(update(SubmissionIntent)
-                            .where(SubmissionIntent.id == intent_id, SubmissionIntent.state == "SUBMITTING")
-                            .values(state="SUBMITTED", confirmation_number=conf.confirmation_number,
-                                    submitted_at=utcnow(), updated_at=utcnow())).rowcount
-        if changed != 1:
-            raise SubmissionNotAllowed(f"intent {intent_id} left SUBMITTING while this run held it")
-        if p.appeal_id is not None:
-            appeal = s.get(Appeal, p.appeal_id)
-            if appeal is not None:
-                appeal.state = "submitted"
-                appeal.details = {**(appeal.details or {}), "confirmation_number": conf.confirmation_number,
-                                  "submitted_on": submitted_on.isoformat(), "intent_id": intent_id}
-                s.add(PayerTouch(work_item_id=appeal.work_item_id, appeal_id=appeal.id, submitted_on=submitted_on,
-                                 confirmation_number=conf.confirmation_number, channel="portal",
-                                 follow_up_on=submitted_on + timedelta(days=PORTAL_FOLLOW_UP_DAYS),
-                                 next_action="check appeal status"))
-        audit.record(s, actor=f"run:{ctx.run_id}", action="appeal.submitted", record_type="submission_intent",
-                     record_id=intent_id)
-
-
 class ReconsiderationSubmit:
     name = "reconsideration_submit"
-    checkpoints = ("intent_planned", "session_open", "form_filled", "before_submit_click",
+    checkpoints = ("intent_planned", "session_open", "portal_list_read", "form_filled", "before_submit_click",
                    "after_submit_click", "submitted")
+    capabilities = ("appeals",)
 
     async def run(self, ctx: RunContext, params: dict[str, Any]) -> dict[str, Any]:
         try:
@@ -155,11 +87,14 @@ class ReconsiderationSubmit:
             request = p.request(default_contact=f"{ctx.account.alias} billing office")
         except (ValueError, OSError) as exc:
             raise InvalidParams(f"reconsideration_submit: {exc}") from exc
-        intent_id, state, confirmation = plan_intent(ctx, p)
-        if state == "SUBMITTED":
-            return {"intent_id": intent_id, "state": state, "confirmation_number": confirmation, "submitted": False}
-        if state not in STARTABLE:
-            raise SubmissionNotAllowed(f"intent {intent_id} is {state}: only the reconciler may resolve it")
+        fingerprint = appeal_fingerprint(p.claim_number, p.reason, p.kind)
+        intent = intents.plan(ctx.db, key=p.key, appeal_id=p.appeal_id, account_id=ctx.account.id,
+                              fingerprint=fingerprint, run_id=ctx.run_id)
+        if intent.state == intents.SUBMITTED:
+            return {"intent_id": intent.id, "state": intent.state, "confirmation_number": intent.confirmation_number,
+                    "submitted": False}
+        if intent.state not in intents.STARTABLE:
+            raise SubmissionNotAllowed(f"intent {intent.id} is {intent.state}: only the reconciler may resolve it")
         ctx.checkpoint("intent_planned")
         links = {"appeal_id": p.appeal_id}
         clicked = False
@@ -167,27 +102,62 @@ class ReconsiderationSubmit:
             async with open_session(ctx, block_images=False) as session:
                 await checkpoint(ctx, "session_open", session)
                 appeals: AppealSubmission = session.capability("appeals")
+                found = await self._already_listed(ctx, session, appeals, intent, fingerprint)
+                if found is not None:
+                    return found
                 prepared = await session.read(lambda: appeals.prepare(request))
                 await checkpoint(ctx, "form_filled", session, **links)
-                move(ctx, intent_id, STARTABLE, "SUBMITTING", run_id=ctx.run_id)
+                intents.begin_attempt(ctx.db, intent.id, run_id=ctx.run_id, account_id=ctx.account.id)
                 ctx.checkpoint("before_submit_click")
                 clicked = True
                 conf = await prepared.submit()  # the one click; never retried
                 ctx.checkpoint("after_submit_click")
                 await ctx.evidence.capture_page(session.page, "confirmation", **links)
                 ctx.evidence.record_event("confirmation", "appeal.confirmed", details={
-                    "confirmation_number": conf.confirmation_number, "intent_id": intent_id}, **links)
-        except (PortalError, InvalidParams) as exc:
+                    "confirmation_number": conf.confirmation_number, "intent_id": intent.id}, **links)
+        except Exception as exc:
             if not clicked:
-                move(ctx, intent_id, STARTABLE, "FAILED_BEFORE_SUBMIT")
+                if isinstance(exc, (PortalError, InvalidParams)):  # typed: nothing was sent
+                    intents.move(ctx.db, intent.id, intents.STARTABLE, intents.FAILED_BEFORE_SUBMIT)
                 raise
-            move(ctx, intent_id, ("SUBMITTING",), "IN_DOUBT")
-            raise SubmitOutcomeUnknown(f"intent {intent_id}: {type(exc).__name__} after the submit click") from exc
-        record_submitted(ctx, intent_id, p, conf)
+            # Whatever broke after the click (a portal error, a browser timeout), the POST may be at the payer.
+            intents.move(ctx.db, intent.id, (intents.SUBMITTING,), intents.IN_DOUBT)
+            raise SubmitOutcomeUnknown(f"intent {intent.id}: {type(exc).__name__} after the submit click") from exc
+        if not intents.mark_submitted(ctx.db, intent.id, allowed=(intents.SUBMITTING,),
+                                      confirmation_number=conf.confirmation_number,
+                                      submitted_on=conf.submitted_on or ctx.today, actor=f"run:{ctx.run_id}",
+                                      how="confirmed"):
+            raise SubmissionNotAllowed(f"intent {intent.id} left SUBMITTING while this run held it")
         ctx.checkpoint("submitted")
-        log.info("appeal.submitted", run_id=ctx.run_id, account=ctx.account.alias, intent_id=intent_id)
-        return {"intent_id": intent_id, "state": "SUBMITTED", "confirmation_number": conf.confirmation_number,
+        log.info("appeal.submitted", run_id=ctx.run_id, account=ctx.account.alias, intent_id=intent.id)
+        return {"intent_id": intent.id, "state": "SUBMITTED", "confirmation_number": conf.confirmation_number,
                 "submitted": True}
+
+    async def _already_listed(self, ctx: RunContext, session: Any, appeals: AppealSubmission, intent: intents.Intent,
+                              fingerprint: dict) -> dict[str, Any] | None:
+        """Read the portal's own list right before any click: never send what the payer already has.
+
+        After an earlier click of this intent (a re-send), one matching row no other intent owns is that
+        click, arrived after all: SUBMITTED with its number, nothing sent. Before any click, or with
+        several such rows, the act may already be at the payer by other hands: a person decides.
+        """
+        rows = await session.read(lambda: appeals.list_submitted(None))
+        await checkpoint(ctx, "portal_list_read", session)
+        matches = intents.unclaimed_matches(fingerprint, rows, intents.claimed_elsewhere(ctx.db, intent.id))
+        if not matches:
+            return None
+        if intent.attempts and len(matches) == 1:
+            number = matches[0].confirmation_number
+            if intents.mark_submitted(ctx.db, intent.id, allowed=intents.STARTABLE, confirmation_number=number,
+                                      submitted_on=matches[0].submitted_on or ctx.today, actor=f"run:{ctx.run_id}",
+                                      how="found_before_resend"):
+                ctx.evidence.record_event("portal_list_read", "appeal.found_before_resend",
+                                          details={"confirmation_number": number, "intent_id": intent.id})
+                return {"intent_id": intent.id, "state": "SUBMITTED", "confirmation_number": number,
+                        "submitted": False}
+        intents.move(ctx.db, intent.id, intents.STARTABLE, intents.HUMAN_REVIEW)
+        raise SubmissionNotAllowed(f"intent {intent.id}: the portal already lists {len(matches)} matching "
+                                   f"submission(s) no intent owns; a person decides")
 
 
 RECONSIDERATION_SUBMIT = ReconsiderationSubmit()

@@ -6,7 +6,7 @@ import json
 
 import typer
 
-from cli.context import command_group, console, database, fail, keys, reports_errors, settings
+from cli.context import command_group, console, database, fail, keys, operator, reports_errors, settings
 from cli.output import Column, fitted_table
 
 app = command_group("Portal accounts and their encrypted credentials.")
@@ -46,9 +46,31 @@ def list_(as_json: bool = typer.Option(False, "--json", help="Print JSON for scr
         return
     yes = {True: "yes", False: "no"}
     fitted_table([Column("alias"), Column("portal", 1), Column("url", 2, wraps=True), Column("authorised", 3),
-                  Column("credentials", 4), Column("saved session", 5)],
-                 [(a.alias, a.portal, a.base_url, yes[a.authorised], yes[a.has_credentials], yes[a.has_session])
-                  for a in accounts])
+                  Column("enabled", 3), Column("credentials", 4), Column("saved session", 5)],
+                 [(a.alias, a.portal, a.base_url, yes[a.authorised], "yes" if a.enabled else f"no ({a.disabled_reason})",
+                   yes[a.has_credentials], yes[a.has_session]) for a in accounts])
+
+
+@app.command()
+@reports_errors
+def enable(alias: str = typer.Argument(..., help="The disabled account, once fixed on the portal.")) -> None:
+    """Let an account the fleet disabled (bad credentials, locked) log in again; acknowledges its alert."""
+    from core.vault import Vault
+
+    current = settings()
+    reason = Vault(database(current), keys(current, create=True)).enable(alias, by=operator())
+    console.print(f"enabled account {alias}" + (f" (was disabled: {reason})" if reason else " (it was not disabled)"))
+
+
+@app.command()
+@reports_errors
+def authorise(alias: str = typer.Argument(..., help="The account whose automated access you have confirmed.")) -> None:
+    """Mark an account as authorised for automated access (required for any non-sandbox portal)."""
+    from core.vault import Vault
+
+    current = settings()
+    Vault(database(current), keys(current, create=True)).authorise(alias, by=operator())
+    console.print(f"account {alias} is marked authorised for automation")
 
 
 @app.command()

@@ -7,6 +7,7 @@ console and core.errors; settings, the store and the key ring are imported when 
 from __future__ import annotations
 
 import functools
+import getpass
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -53,6 +54,11 @@ def keys(current: Settings | None = None, *, create: bool = False) -> KeyRing:
     from core.crypto import KeyRing
 
     return KeyRing.load(current or settings(), create=create)
+
+
+def operator() -> str:
+    """Who is at the keyboard, for audit and alert acknowledgements."""
+    return f"cli:{getpass.getuser()}"
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:

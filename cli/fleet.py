@@ -160,12 +160,15 @@ def pull(
     db = database(current)
     config = _config(backend, None)
     with db.transaction() as s:
-        q = select(PortalAccount.alias, PortalAccount.portal).where(PortalAccount.enabled.is_(True))
+        # A named account is taken as it is, so a disabled or unauthorised one is refused by name below.
+        q = select(PortalAccount).where(PortalAccount.alias == account) if account else \
+            select(PortalAccount).where(PortalAccount.enabled.is_(True))
         if portal:
             q = q.where(PortalAccount.portal == portal)
-        if account:
-            q = q.where(PortalAccount.alias == account)
-        targets = list(s.execute(q.order_by(PortalAccount.alias)))
+        rows = list(s.scalars(q.order_by(PortalAccount.alias)))
+        for row in rows:  # every account is checked before any run is queued: all or nothing
+            runs.check_usable(row, row.alias)
+        targets = [(row.alias, row.portal) for row in rows]
     if not targets:
         raise fail("no enabled account matches; see `payerfleet accounts list`")
 
@@ -222,7 +225,11 @@ def appeal_submit(
     backend: Optional[str] = typer.Option(None, help="local or procrastinate."),
     wait: bool = typer.Option(True, help="Work the run in this process and print the confirmation."),
 ) -> None:
-    """Submit an appeal through the payer's portal, exactly once (a second call shows the first result)."""
+    """Submit an appeal through the payer's portal, exactly once (a second call shows the first result).
+
+    After a failure before the click (nothing was sent) the same command starts a new attempt of the
+    same intent, on another account with --account.
+    """
     import asyncio
 
     from sqlalchemy import select
@@ -234,13 +241,14 @@ def appeal_submit(
     db = database(current)
     config = _config(backend, None)
     params, portal = appeal_params(db, appeal_id)
+    key, intent_account = _attempt_key(db, appeal_id, params["level"])
+    account = account or intent_account
     if account is None:
         with db.transaction() as s:
             account = s.scalar(select(PortalAccount.alias).where(
                 PortalAccount.portal == portal, PortalAccount.enabled.is_(True)).order_by(PortalAccount.alias))
         if account is None:
             raise fail(f"no enabled {portal} account; add one with `payerfleet accounts add`")
-    key = f"appeal_submit:{appeal_id}:level:{params['level']}"
     if not wait:
         run_id = runs.submit_run(db, "reconsideration_submit", account, params, runs.Priority.ON_DEMAND, key,
                                  backend=config.backend)
@@ -259,13 +267,36 @@ def appeal_submit(
     _print_runs(ids, db, False)
 
 
+def _attempt_key(db: Database, appeal_id: int, level: int) -> tuple[str, str | None]:
+    """The run's dedupe key (a new one per attempt after a failure before the click) and the intent's account."""
+    from sqlalchemy import select
+
+    from automations import intents
+    from core.store.models import PortalAccount, SubmissionIntent
+
+    base = f"appeal_submit:{appeal_id}:level:{level}"
+    with db.transaction() as s:
+        intent = s.scalar(select(SubmissionIntent).where(
+            SubmissionIntent.idempotency_key == f"appeal:{appeal_id}:level:{level}"))
+        if intent is None:
+            return base, None
+        alias = s.scalar(select(PortalAccount.alias).where(PortalAccount.id == intent.account_id))
+        state, run_id = intent.state, intent.run_id
+    if state == intents.FAILED_BEFORE_SUBMIT:
+        return f"{base}:after:{run_id}", alias
+    if state in (intents.SUBMITTING, intents.IN_DOUBT, intents.SAFE_TO_RETRY, intents.HUMAN_REVIEW):
+        raise fail(f"appeal {appeal_id} is {state}: its outcome is the reconciler's (`payerfleet reconcile`) "
+                   f"or a person's to decide, not a new submission's")
+    return base, alias
+
+
 @reports_errors
 def reconcile(
     backend: Optional[str] = typer.Option(None, help="local or procrastinate."),
     stalled_after: Optional[float] = typer.Option(
         None, "--stalled-after", min=0,
-        help="Procrastinate: recover jobs of workers silent this many seconds (default: [fleet] stalled_after_s); "
-             "0 when you know the worker died and no other worker is running."),
+        help="Recover runs (and Procrastinate jobs) of workers silent this many seconds (default: only lapsed "
+             "leases, [fleet] stalled_after_s); 0 when you know the worker died and no other worker is running."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
     """Resolve submissions left in doubt by a crash, from each portal's own list of submissions."""
@@ -283,7 +314,7 @@ def reconcile(
             if chosen.name == "procrastinate":
                 await chosen.recover(stalled_after_s=stalled_after)
             else:
-                chosen.recover()
+                chosen.recover(silent_for_s=stalled_after)
             return await reconciler.reconcile_all(chosen)
 
     report = asyncio.run(main())

@@ -7,12 +7,13 @@ command needs inside its function. tests/test_cli_startup.py fails when a heavy 
 from __future__ import annotations
 
 from cli import portals as portals_cli
-from cli import accounts, db, doctor, edi, evidence, fleet, ingest, queue, sandbox
+from cli import accounts, alerts, db, doctor, edi, evidence, fleet, ingest, queue, sandbox
 from cli.context import command_group
 
 app = command_group("payerfleet: payer-portal automation fleet and denial store.")
 app.add_typer(db.app, name="db")
 app.add_typer(accounts.app, name="accounts")
+app.add_typer(alerts.app, name="alerts")
 app.command()(doctor.doctor)
 app.add_typer(evidence.app, name="evidence")
 app.add_typer(edi.app, name="edi")

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 
 import structlog
 from pydantic import BaseModel, SecretStr
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from core import alerts, audit
 from core.crypto import KeyRing
 from core.errors import AccountExists, NotFound
 from core.store.db import Database
@@ -16,6 +17,8 @@ from core.store.models import PortalAccount, VaultSecret, utcnow
 
 CREDENTIALS = "credentials"
 STORAGE_STATE = "storage_state"
+# disabled_reason of a removed account: it never comes back (its alias is freed).
+REMOVED = "removed"
 log = structlog.get_logger()
 
 
@@ -47,6 +50,8 @@ class AccountInfo:
     enabled: bool
     has_credentials: bool
     has_session: bool
+    # Why it is disabled (BadCredentials, AccountLocked, ...); None while enabled.
+    disabled_reason: str | None = None
 
 
 class Vault:
@@ -72,20 +77,42 @@ class Vault:
             account = self._account(s, alias)
             for secret in s.scalars(select(VaultSecret).where(VaultSecret.account_id == account.id)):
                 s.delete(secret)
-            account.enabled = False
+            account.enabled, account.disabled_reason, account.disabled_at = False, REMOVED, utcnow()
             account.alias = f"{alias}#removed-{account.id}"
         log.info("vault.account_removed", account_id=account.id)
+
+    def enable(self, alias: str, *, by: str) -> str | None:
+        """Let a disabled account log in again (the operator fixed it on the portal); returns the old reason.
+
+        The account's open account_disabled alerts are acknowledged with it.
+        """
+        with self.db.transaction() as s:
+            account = self._account(s, alias)
+            reason = account.disabled_reason
+            account.enabled, account.disabled_reason, account.disabled_at = True, None, None
+            alerts.ack_subject(s, alerts.ACCOUNT_DISABLED, alerts.account_subject(alias), by)
+            audit.record(s, actor=by, action="account.enabled", record_type="portal_account", record_id=account.id)
+        log.info("vault.account_enabled", account_id=account.id)
+        return reason
+
+    def authorise(self, alias: str, *, by: str) -> None:
+        """Record the operator's confirmation that automated access to this account is authorised (DESIGN §6)."""
+        with self.db.transaction() as s:
+            account = self._account(s, alias)
+            account.authorised = True
+            audit.record(s, actor=by, action="account.authorised", record_type="portal_account", record_id=account.id)
+        log.info("vault.account_authorised", account_id=account.id)
 
     def list_accounts(self) -> list[AccountInfo]:
         with self.db.transaction() as s:
             kinds: dict[int, set[str]] = {}
             for account_id, kind in s.execute(select(VaultSecret.account_id, VaultSecret.kind)):
                 kinds.setdefault(account_id, set()).add(kind)
+            live = or_(PortalAccount.disabled_reason.is_(None), PortalAccount.disabled_reason != REMOVED)
             return [
                 AccountInfo(a.id, a.alias, a.portal, a.base_url, a.authorised, a.enabled,
-                            CREDENTIALS in kinds.get(a.id, ()), STORAGE_STATE in kinds.get(a.id, ()))
-                for a in s.scalars(select(PortalAccount).where(PortalAccount.enabled.is_(True))
-                                   .order_by(PortalAccount.alias))
+                            CREDENTIALS in kinds.get(a.id, ()), STORAGE_STATE in kinds.get(a.id, ()), a.disabled_reason)
+                for a in s.scalars(select(PortalAccount).where(live).order_by(PortalAccount.alias))
             ]
 
     def account_id(self, alias: str) -> int:

@@ -30,9 +30,14 @@ class FleetConfig(BaseModel):
     max_attempts: int = Field(default=3, ge=1)
     # portal -> requests per minute; 0 switches the limit off for that portal.
     rate_limits: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_RATE_LIMITS))
-    # Procrastinate: a worker silent for this long is presumed dead and its jobs are recovered.
+    # A run's lease lapses this long after its worker's last heartbeat; only then may another worker
+    # recover it (both backends; Procrastinate also recovers the jobs of workers silent this long).
     stalled_after_s: float = Field(default=60, gt=0)
     heartbeat_s: float = Field(default=10, gt=0)
+    # A submit click with no confirmation is not called "not received" before this long: the POST may
+    # still reach the payer late. Longer than any browser can hold the request open (run_timeout_s kills
+    # the run and its context) and than proxy queues hold one; see docs/fleet.md.
+    settle_s: float = Field(default=1800, gt=0)
 
     def rate_limit(self, portal: str) -> int:
         return self.rate_limits.get(portal, 0)

@@ -14,6 +14,14 @@ class AccountNotAuthorised(FleetError):
     """The operator has not confirmed automated access for this account (DESIGN §6)."""
 
 
+class AccountDisabled(FleetError):
+    """The account is disabled (the portal refused its credentials or locked it); `payerfleet accounts enable`."""
+
+
+class CapabilityPaused(FleetError):
+    """The capability is paused on this portal after a layout change; acknowledge its alert to resume."""
+
+
 class BackendUnavailable(FleetError):
     """The configured run backend cannot be used here (Procrastinate needs PostgreSQL)."""
 

@@ -1,18 +1,20 @@
 """The embedded backend: runs in this process on asyncio, SQLite or PostgreSQL, no extra service.
 
-The run rows are the queue: a worker loop picks queued runs in priority order, never two for one
-account at once, at most `max_contexts` at a time. Runs a killed process left `running` are
-requeued at start-up. One local worker per database: to spread runs over machines use the
-Procrastinate backend.
+The run rows are the queue: a worker loop picks queued runs in priority order and claims each under
+a lease (fleet/leases.py), never two for one account at once (in this process or any other on the
+same store), at most `max_contexts` at a time. Runs whose lease lapsed (their worker died) are
+requeued at start-up and every `heartbeat_s` after; a live run of another process is never touched.
+Several local workers may share one store; to spread runs over machines at scale use Procrastinate.
 """
 from __future__ import annotations
 
 import asyncio
+import time
 
 import structlog
 
 from core.errors import DatabaseUnavailable
-from fleet import runs
+from fleet import leases, runs
 from fleet.runtime import FleetRuntime, execute
 
 log = structlog.get_logger()
@@ -27,16 +29,25 @@ class LocalBackend:
         self.poll_s = poll_s
         self._wake = asyncio.Event()
         self._active: dict[asyncio.Task, int | None] = {}
-        self._recovered = False
+        self._recovered_at: float | None = None
 
     async def dispatch(self, run_id: str) -> None:
         """Runs are picked up from the table; just wake the loop."""
         self._wake.set()
 
-    def recover(self) -> tuple[list[str], list[str]]:
-        """Requeue runs a dead process left running (safe: this is the only local worker)."""
-        self._recovered = True
-        return runs.requeue_interrupted(self.runtime.db, self.name, self.runtime.config.max_attempts)
+    def recover(self, *, silent_for_s: float | None = None) -> tuple[list[str], list[str]]:
+        """Requeue runs whose lease lapsed (their worker is gone); abandon those interrupted too often."""
+        self._recovered_at = time.monotonic()
+        return leases.recover_lapsed(self.runtime.db, self.name, self.runtime.config.max_attempts,
+                                     silent_for_s=silent_for_s)
+
+    def _recover_now_and_then(self) -> None:
+        if self._recovered_at is not None and time.monotonic() - self._recovered_at < self.runtime.config.heartbeat_s:
+            return
+        try:
+            self.recover()
+        except DatabaseUnavailable:
+            log.error("fleet.queue_unreachable", action="recover")
 
     async def run_until_idle(self) -> None:
         """Work until no run is queued or running (tests, `payerfleet pull --wait`, the demo)."""
@@ -46,20 +57,17 @@ class LocalBackend:
         await self._loop(stop=stop, until_idle=False)
 
     async def _loop(self, *, stop: asyncio.Event | None, until_idle: bool) -> None:
-        if not self._recovered:
-            self.recover()
         try:
             while stop is None or not stop.is_set():
                 self._wake.clear()
+                self._recover_now_and_then()
                 started = self._start_ready()
-                if until_idle and not started and not self._active:
+                if until_idle and not started and not self._active and not self._waiting():
                     return
                 waits = [asyncio.ensure_future(self._wake.wait())]
                 if stop is not None:
                     waits.append(asyncio.ensure_future(stop.wait()))
-                timeout = None if (until_idle and self._active) else self.poll_s
-                if started:
-                    timeout = 0
+                timeout = 0 if started else self.poll_s
                 done, pending = await asyncio.wait([*waits, *self._active], timeout=timeout,
                                                    return_when=asyncio.FIRST_COMPLETED)
                 for fut in waits:
@@ -67,6 +75,14 @@ class LocalBackend:
         finally:
             if self._active:
                 await asyncio.gather(*self._active, return_exceptions=True)
+
+    def _waiting(self) -> bool:
+        """Runs are queued (held up by another process's run of their account) or running elsewhere."""
+        try:
+            return runs.pending(self.runtime.db, self.name)
+        except DatabaseUnavailable:
+            log.error("fleet.queue_unreachable", action="poll")
+            return False  # nothing this process can wait for; a long-running worker keeps polling anyway
 
     def _start_ready(self) -> int:
         free = self.runtime.pool.max_contexts - len(self._active)
@@ -81,7 +97,7 @@ class LocalBackend:
         started = 0
         for run in ready:
             try:
-                begun = runs.begin(self.runtime.db, run.id)
+                begun = runs.begin(self.runtime.db, run.id, self.runtime.worker_id, self.runtime.config.stalled_after_s)
             except DatabaseUnavailable:
                 log.error("fleet.queue_unreachable", action="begin")
                 break

@@ -17,15 +17,17 @@ choices around Procrastinate's sharp edges:
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import timedelta
 from typing import Any
 
 import structlog
 from sqlalchemy import select, text
 
+from core.errors import DatabaseUnavailable
 from core.store.models import AutomationRun, utcnow
-from fleet import runs
-from fleet.errors import BackendUnavailable, RunAbandoned
+from fleet import leases, runs
+from fleet.errors import BackendUnavailable
 from fleet.procrastinate_schema import ensure_schema
 from fleet.runtime import FleetRuntime, execute
 
@@ -36,6 +38,20 @@ RUN_TASK = "payerfleet.run"
 RECOVER_TASK = "payerfleet.recover"
 # A queued run older than this without a job is an orphan (its deferral was lost).
 ORPHAN_AFTER = timedelta(seconds=30)
+# Backoff between reconnection attempts after the database went away (doubling, capped).
+RECONNECT_FIRST_S, RECONNECT_MAX_S = 1.0, 30.0
+
+
+def _reconnectable() -> tuple[type[BaseException], ...]:
+    import procrastinate.exceptions
+    import psycopg
+    import sqlalchemy.exc
+
+    return (DatabaseUnavailable, sqlalchemy.exc.OperationalError, psycopg.OperationalError, OSError,
+            procrastinate.exceptions.ConnectorException)
+
+
+RECONNECTABLE = _reconnectable()
 
 
 def libpq_url(db_url: str) -> str:
@@ -80,20 +96,25 @@ class ProcrastinateBackend:
             return await self.recover()
 
     async def _run(self, run_id: str) -> str:
-        db = self.runtime.db
-        current = runs.get_run(db, run_id)
-        if current is None or current.state in runs.FINISHED:
-            return current.state if current else "missing"
-        if current.state == runs.RUNNING and current.attempts >= self.runtime.config.max_attempts:
-            err = RunAbandoned(f"interrupted {current.attempts} times (last checkpoint {current.checkpoint})")
-            runs.fail(db, run_id, type(err).__name__, str(err))
-            return runs.FAILED
-        # Takeover is safe: Procrastinate hands a job to one worker at a time, and a `running`
-        # row here means the worker that began it was declared dead.
-        begun = runs.begin(db, run_id, takeover=True)
-        if begun is None:
-            return "skipped"
-        return await execute(self.runtime, begun)
+        """Claim the run under this worker's lease and execute it.
+
+        A run still held by a live lease elsewhere is left to its holder (a lapsed lease is recovered
+        by the periodic task); a run whose account another run holds waits for that lease to end.
+        """
+        db, cfg, worker = self.runtime.db, self.runtime.config, self.runtime.worker_id
+        while True:
+            current = runs.get_run(db, run_id)
+            if current is None or current.state in runs.FINISHED:
+                return current.state if current else "missing"
+            if current.state == runs.RUNNING and current.attempts >= cfg.max_attempts:
+                leases.recover_lapsed(db, self.name, cfg.max_attempts)
+                return "recovered"
+            begun = runs.begin(db, run_id, worker, cfg.stalled_after_s)
+            if begun is not None:
+                return await execute(self.runtime, begun)
+            if current.state == runs.RUNNING:
+                return "held"
+            await asyncio.sleep(cfg.heartbeat_s)  # the account is busy under a live lease: wait for it
 
     # -- API --------------------------------------------------------------------------------
     async def open(self) -> None:
@@ -120,7 +141,7 @@ class ProcrastinateBackend:
             .defer_async(run_id=run.id)
 
     async def recover(self, *, stalled_after_s: float | None = None) -> dict:
-        """Put stalled jobs back to `todo` now, and defer queued runs that have no job."""
+        """Put stalled jobs back to `todo` now, requeue runs whose lease lapsed, defer queued runs without a job."""
         await self.open()
         seconds = self.runtime.config.stalled_after_s if stalled_after_s is None else stalled_after_s
         manager = self.app.job_manager
@@ -133,14 +154,21 @@ class ProcrastinateBackend:
             except Exception:  # noqa: BLE001 - another worker recovered it first
                 continue
         await manager.prune_stalled_workers(seconds)
+        requeued, abandoned = await asyncio.to_thread(
+            leases.recover_lapsed, self.runtime.db, self.name, self.runtime.config.max_attempts,
+            silent_for_s=stalled_after_s)
+        for run_id in requeued:  # their old job is finished or stalled: give each a new one
+            await self.dispatch(run_id)
         orphans = 0
-        for run in self._orphans():
+        for run in await asyncio.to_thread(self._orphans):
             await self._defer(run)
             orphans += 1
             log.warning("fleet.run_redeferred", action="recover", run_id=run.id)
-        return {"stalled_jobs_retried": retried, "orphan_runs_deferred": orphans}
+        return {"stalled_jobs_retried": retried, "lapsed_runs_requeued": len(requeued),
+                "runs_abandoned": len(abandoned), "orphan_runs_deferred": orphans}
 
     def _orphans(self) -> list[runs.RunInfo]:
+        """Queued runs older than ORPHAN_AFTER without a job (their deferral was lost)."""
         cutoff = utcnow() - ORPHAN_AFTER
         no_job = text("NOT EXISTS (SELECT 1 FROM procrastinate_jobs j WHERE j.task_name = :task "
                       "AND j.status IN ('todo', 'doing') AND j.args->>'run_id' = automation_runs.id)")
@@ -173,17 +201,46 @@ class ProcrastinateBackend:
             return int(row[0]), int(row[1])
 
     async def run_forever(self, stop: asyncio.Event) -> None:
-        await self.open()
-        await self.recover()
+        """Work until `stop`; when the database goes away, reconnect with backoff and keep going.
+
+        Procrastinate's worker stops when its connection drops (a failed listener or heartbeat); this
+        loop starts it again once the database answers, after requeueing runs whose lease lapsed.
+        """
+        wait = RECONNECT_FIRST_S
+        while not stop.is_set():
+            started = time.monotonic()
+            try:
+                await self.open()
+                await self.recover()
+                if await self._work_until(stop):
+                    return
+                log.warning("fleet.worker_stopped", action="reconnect", retry_in_s=wait)
+            except RECONNECTABLE as exc:
+                log.error("fleet.database_lost", action="reconnect", error=type(exc).__name__, retry_in_s=wait)
+            if time.monotonic() - started > RECONNECT_MAX_S * 2:
+                wait = RECONNECT_FIRST_S  # it had been working: start the backoff over
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=wait)
+            except asyncio.TimeoutError:
+                pass
+            wait = min(wait * 2, RECONNECT_MAX_S)
+
+    async def _work_until(self, stop: asyncio.Event) -> bool:
+        """Run Procrastinate's worker until it stops (False) or `stop` is set (True)."""
         worker = asyncio.create_task(self.app.run_worker_async(
             queues=[QUEUE], concurrency=self.runtime.pool.max_contexts, wait=True,
             install_signal_handlers=False, **self._worker_opts()))
         stopper = asyncio.create_task(stop.wait())
-        await asyncio.wait([worker, stopper], return_when=asyncio.FIRST_COMPLETED)
-        if not worker.done():
-            worker.cancel()
-            await asyncio.gather(worker, return_exceptions=True)
-        stopper.cancel()
+        try:
+            await asyncio.wait([worker, stopper], return_when=asyncio.FIRST_COMPLETED)
+            if not worker.done():
+                worker.cancel()
+                await asyncio.gather(worker, return_exceptions=True)
+                return True
+            worker.result()  # a worker that died of a lost connection raises here
+            return stop.is_set()
+        finally:
+            stopper.cancel()
 
     def _worker_opts(self) -> dict:
         cfg = self.runtime.config

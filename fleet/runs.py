@@ -5,20 +5,24 @@ before any backend hears of it, so a run is never lost between "asked for" and "
 """
 from __future__ import annotations
 
+import ipaddress
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from enum import IntEnum
 from typing import Any
+from urllib.parse import urlsplit
 
 import structlog
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from core.store.db import Database
+from core.vault import REMOVED
 from core.store.models import AutomationRun, PortalAccount, utcnow
-from fleet import catalog
-from fleet.errors import AccountNotAuthorised, UnknownAccount
+from fleet import catalog, leases
+from fleet.errors import AccountDisabled, AccountNotAuthorised, UnknownAccount
 
 log = structlog.get_logger()
 
@@ -55,12 +59,16 @@ class RunInfo:
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    # The worker holding (or that last held) the run's lease, and when that lease lapses.
+    worker_id: str | None = None
+    lease_expires_at: datetime | None = None
 
     @classmethod
     def of(cls, row: AutomationRun) -> "RunInfo":
         return cls(row.id, row.automation, row.account_id, dict(row.params or {}), row.priority, row.dedupe_key, row.state,
                    row.backend, row.attempts, row.checkpoint, row.error_type, row.error_message,
-                   dict(row.result or {}), row.created_at, row.started_at, row.finished_at)
+                   dict(row.result or {}), row.created_at, row.started_at, row.finished_at, row.worker_id,
+                   row.lease_expires_at)
 
 
 def dedupe_key(automation: str, account_alias: str, day: Any) -> str:
@@ -70,7 +78,7 @@ def dedupe_key(automation: str, account_alias: str, day: Any) -> str:
 
 def submit_run(db: Database, automation: str, account_alias: str, params: dict[str, Any] | None = None,
                priority: int = Priority.ON_DEMAND, dedupe_key: str | None = None,
-               backend: str = "local", *, require_authorised: bool = False) -> str:
+               backend: str = "local") -> str:
     """Write a queued run and return its id; with a dedupe key already used, return that run's id.
 
     The database's unique constraint decides duplicates, so two schedulers racing on two
@@ -78,12 +86,8 @@ def submit_run(db: Database, automation: str, account_alias: str, params: dict[s
     """
     catalog.check(automation)
     with db.transaction() as s:
-        account = s.scalar(select(PortalAccount).where(PortalAccount.alias == account_alias,
-                                                       PortalAccount.enabled.is_(True)))
-        if account is None:
-            raise UnknownAccount(f"no enabled portal account {account_alias!r}")
-        if require_authorised and not account.authorised:
-            raise AccountNotAuthorised(f"account {account_alias!r} is not marked authorised for automation")
+        account = s.scalar(select(PortalAccount).where(PortalAccount.alias == account_alias))
+        check_usable(account, account_alias)
         account_id = account.id
     run_id = str(uuid.uuid4())
     try:
@@ -105,6 +109,30 @@ def submit_run(db: Database, automation: str, account_alias: str, params: dict[s
     return run_id
 
 
+def is_loopback(base_url: str) -> bool:
+    """A portal on this machine (the sandbox): automated access needs no operator confirmation."""
+    host = urlsplit(base_url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_usable(account: PortalAccount | None, alias: str) -> None:
+    """Refuse an account that is missing, removed, disabled, or not authorised for automation (DESIGN §6)."""
+    if account is None or account.disabled_reason == REMOVED:
+        raise UnknownAccount(f"no portal account {alias!r}; see `payerfleet accounts list`")
+    if not account.enabled:
+        raise AccountDisabled(f"account {alias!r} is disabled ({account.disabled_reason or 'by an operator'}); "
+                              f"`payerfleet accounts enable {alias}` once it is fixed")
+    if not account.authorised and not is_loopback(account.base_url):
+        raise AccountNotAuthorised(f"account {alias!r} is not marked authorised for automation; once automated access "
+                                   f"is confirmed, set the flag: `payerfleet accounts authorise {alias}` "
+                                   f"(or `accounts add --authorised`)")
+
+
 def get_run(db: Database, run_id: str) -> RunInfo | None:
     with db.transaction() as s:
         row = s.get(AutomationRun, run_id)
@@ -119,43 +147,50 @@ def list_runs(db: Database, *, states: tuple[str, ...] | None = None) -> list[Ru
         return [RunInfo.of(r) for r in s.scalars(q)]
 
 
-def begin(db: Database, run_id: str, *, takeover: bool = False) -> RunInfo | None:
-    """queued -> running (attempts + 1); with takeover also running -> running.
+def begin(db: Database, run_id: str, worker_id: str, lease_s: float) -> RunInfo | None:
+    """Claim the run under this worker's lease (fleet.leases.claim); None when it is not ours to run."""
+    if not leases.claim(db, run_id, worker_id, lease_s):
+        return None
+    return get_run(db, run_id)
 
-    Takeover is for a backend that knows the previous holder is dead (Procrastinate's stalled
-    job recovery). Returns None when the run is finished or held by someone else.
-    """
-    allowed = (QUEUED, RUNNING) if takeover else (QUEUED,)
+
+def record_checkpoint(db: Database, run_id: str, worker_id: str, checkpoint: str) -> None:
     with db.transaction() as s:
-        res = s.execute(update(AutomationRun)
-                        .where(AutomationRun.id == run_id, AutomationRun.state.in_(allowed))
-                        .values(state=RUNNING, attempts=AutomationRun.attempts + 1, started_at=utcnow(),
-                                finished_at=None))
-        if res.rowcount != 1:
-            return None
-        return RunInfo.of(s.get(AutomationRun, run_id))
+        s.execute(update(AutomationRun).where(leases.held(run_id, worker_id)).values(checkpoint=checkpoint))
 
 
-def record_checkpoint(db: Database, run_id: str, checkpoint: str) -> None:
+def succeed(db: Database, run_id: str, worker_id: str, result: dict[str, Any]) -> bool:
+    """Record success if this worker still holds the run; False when its lease was lost."""
     with db.transaction() as s:
-        s.execute(update(AutomationRun).where(AutomationRun.id == run_id).values(checkpoint=checkpoint))
+        return s.execute(update(AutomationRun).where(leases.held(run_id, worker_id))
+                         .values(state=SUCCEEDED, result=result, error_type=None, error_message=None,
+                                 finished_at=utcnow(), lease_expires_at=None)).rowcount == 1
 
 
-def succeed(db: Database, run_id: str, result: dict[str, Any]) -> None:
+def fail(db: Database, run_id: str, error_type: str, message: str, *, worker_id: str | None = None,
+         result: dict[str, Any] | None = None) -> bool:
+    """Record a typed failure: by the lease holder, or (no worker) for a run that never started."""
     with db.transaction() as s:
-        s.execute(update(AutomationRun).where(AutomationRun.id == run_id, AutomationRun.state == RUNNING)
-                  .values(state=SUCCEEDED, result=result, error_type=None, error_message=None,
-                          finished_at=utcnow()))
+        return fail_in(s, run_id, error_type, message, worker_id=worker_id, result=result)
 
 
-def fail(db: Database, run_id: str, error_type: str, message: str, result: dict[str, Any] | None = None) -> None:
+def fail_in(s: Session, run_id: str, error_type: str, message: str, *, worker_id: str | None = None,
+            result: dict[str, Any] | None = None) -> bool:
+    """`fail` inside the caller's transaction (so a consequence commits with it)."""
+    values: dict[str, Any] = {"state": FAILED, "error_type": error_type[:80], "error_message": message[:1000],
+                              "finished_at": utcnow(), "lease_expires_at": None}
+    if result is not None:
+        values["result"] = result
+    where = leases.held(run_id, worker_id) if worker_id is not None else \
+        (AutomationRun.id == run_id) & AutomationRun.state.in_((QUEUED, RUNNING))
+    return s.execute(update(AutomationRun).where(where).values(**values)).rowcount == 1
+
+
+def release(db: Database, run_id: str, worker_id: str) -> bool:
+    """Give a held run back to the queue (its attempt was cut short by an outage, not by the run)."""
     with db.transaction() as s:
-        values: dict[str, Any] = {"state": FAILED, "error_type": error_type[:80], "error_message": message[:1000],
-                                  "finished_at": utcnow()}
-        if result is not None:
-            values["result"] = result
-        s.execute(update(AutomationRun).where(AutomationRun.id == run_id, AutomationRun.state.in_((QUEUED, RUNNING)))
-                  .values(**values))
+        return s.execute(update(AutomationRun).where(leases.held(run_id, worker_id))
+                         .values(state=QUEUED, worker_id=None, lease_expires_at=None)).rowcount == 1
 
 
 def cancel(db: Database, run_id: str) -> bool:
@@ -166,29 +201,11 @@ def cancel(db: Database, run_id: str) -> bool:
         return res.rowcount == 1
 
 
-def requeue_interrupted(db: Database, backend: str, max_attempts: int) -> tuple[list[str], list[str]]:
-    """Start-up recovery: runs left `running` by a dead process go back to the queue.
-
-    A run already interrupted `max_attempts` times fails as RunAbandoned instead (a poison run
-    must not crash-loop the fleet). Returns (requeued ids, abandoned ids).
-    """
-    requeued, abandoned = [], []
+def pending(db: Database, backend: str) -> bool:
+    """Any run of this backend still queued or running (in any process)?"""
     with db.transaction() as s:
-        rows = list(s.scalars(select(AutomationRun).where(AutomationRun.state == RUNNING,
-                                                          AutomationRun.backend == backend)))
-        for row in rows:
-            if row.attempts >= max_attempts:
-                row.state, row.error_type, row.finished_at = FAILED, "RunAbandoned", utcnow()
-                row.error_message = f"interrupted {row.attempts} times (last checkpoint {row.checkpoint})"
-                abandoned.append(row.id)
-            else:
-                row.state = QUEUED
-                requeued.append(row.id)
-    for run_id in requeued:
-        log.warning("run.recovered", action="requeue", run_id=run_id)
-    for run_id in abandoned:
-        log.error("run.abandoned", action="fail", run_id=run_id)
-    return requeued, abandoned
+        return s.scalar(select(AutomationRun.id).where(AutomationRun.backend == backend,
+                                                       AutomationRun.state.in_((QUEUED, RUNNING))).limit(1)) is not None
 
 
 def next_queued(db: Database, backend: str, busy_accounts: set[int], limit: int) -> list[RunInfo]:

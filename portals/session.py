@@ -113,6 +113,11 @@ class PortalSession:
         self._page: Page | None = None
         self.logins = 0
         self.restored = False
+        # The capability last asked for: a failure is charged to it (the fleet pauses that capability).
+        self.capability_in_use: str | None = None
+        # HTTP status of the last document a frame loaded: a 5xx after a click (a form POST) is the
+        # portal being down, not its layout changing.
+        self._document_status = 0
 
     # -- lifecycle ---------------------------------------------------------------------
     async def __aenter__(self) -> "PortalSession":
@@ -125,8 +130,10 @@ class PortalSession:
         try:
             await self._install_routes()
             self._page = await self.context.new_page()
+            self._page.on("response", self._note_document)
             self.restored = storage is not None
-            await self.ensure_logged_in()
+            # Logging in is a read: a 5xx or maintenance page is retried like any other (bounded backoff).
+            await self.retry.call(self._log_in_or_start_over)
         except PortalError as exc:
             if self._on_failure is not None and self._page is not None:
                 await self._on_failure(self, exc)
@@ -147,6 +154,10 @@ class PortalSession:
                 await context.close()
             except PlaywrightError:
                 pass  # the browser already went away; nothing left to close
+
+    def _note_document(self, response: Any) -> None:
+        if response.request.resource_type == "document":
+            self._document_status = response.status
 
     @property
     def page(self) -> Page:
@@ -180,6 +191,16 @@ class PortalSession:
             log.info("portal.session_restored", portal=self.portal.name, account=self.account_key)
             return
         await self.login(on_login_page=True)
+
+    async def _log_in_or_start_over(self) -> None:
+        """ensure_logged_in; after a failure half-way (say, past the password, before the code) the next
+        try starts from a fresh sign-in, not from whatever step the portal's session was left at."""
+        try:
+            await self.ensure_logged_in()
+        except PortalUnavailable:
+            assert self.context is not None
+            await self.context.clear_cookies()
+            raise
 
     async def login(self, *, on_login_page: bool = False) -> None:
         """Log in with username, password and a fresh TOTP code; save the new state."""
@@ -269,6 +290,8 @@ class PortalSession:
         if found is not None and found.startswith("__down"):
             raise PortalUnavailable(f"{self.portal.name}: portal reports it is unavailable")
         if found is None:
+            if self._document_status >= 500:
+                raise PortalUnavailable(f"{self.portal.name}: HTTP {self._document_status} while waiting for {landmark!r}")
             if self.portal.busy is not None and await self.portal.busy(page).first.is_visible():
                 raise PortalUnavailable(f"{self.portal.name}: still loading {landmark!r} after {self.timeout_ms} ms")
             raise LayoutChanged(landmark=landmark)
@@ -278,6 +301,7 @@ class PortalSession:
     def capability(self, name: str) -> Any:
         """The portal's implementation of a capability, bound to this session."""
         factory = self.portal.capabilities.get(name)
+        self.capability_in_use = name
         if factory is None:
             raise CapabilityNotSupported(f"portal {self.portal.name!r} does not implement {name!r}")
         return factory(self)
@@ -293,7 +317,7 @@ class PortalSession:
                     raise
                 relogged = True
                 log.info("portal.relogin", portal=self.portal.name, account=self.account_key)
-                await self.login()
+                await self.retry.call(self._log_in_or_start_over)
 
     # -- files ---------------------------------------------------------------------------
     async def download(self, click: Callable[[], Awaitable[None]]) -> Download:

@@ -165,7 +165,8 @@ def make_runtime(db, settings, automations: dict[str, Any], *, pool: BrowserPool
 
 def add_account(db, alias: str, portal: str = "availity", authorised: bool = True) -> int:
     with db.transaction() as s:
-        acc = PortalAccount(alias=alias, portal=portal, base_url=f"http://127.0.0.1:1/{alias}", authorised=authorised)
+        # Not loopback: the authorised flag decides, as for a real portal (.invalid never resolves).
+        acc = PortalAccount(alias=alias, portal=portal, base_url=f"https://{alias}.portal.invalid/", authorised=authorised)
         s.add(acc)
         s.flush()
         return acc.id

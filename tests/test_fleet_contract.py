@@ -129,8 +129,8 @@ async def test_on_demand_runs_before_scheduled(fleet, db):
 
 
 async def _simulate_dead_worker(backend, db, run_id: str) -> None:
-    """The state a SIGKILLed worker leaves: the run `running`, its job (if any) `doing`."""
-    assert runs.begin(db, run_id) is not None
+    """The state a SIGKILLed worker leaves: the run `running` under a lease that has lapsed, its job (if any) `doing`."""
+    assert runs.begin(db, run_id, "dead-worker", lease_s=0) is not None
     if backend.name == "procrastinate":
         with db.engine.begin() as conn:
             conn.execute(text("UPDATE procrastinate_jobs SET status = 'doing', worker_id = NULL "

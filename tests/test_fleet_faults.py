@@ -6,7 +6,7 @@ import pytest
 from core.config import Settings
 from core.errors import DatabaseUnavailable
 from core.store.db import Database
-from fleet import runs
+from fleet import leases, runs
 from fleet.backends import submit
 from fleet.local import LocalBackend
 from fleet_support import Probe, add_account, make_runtime, use_test_automations
@@ -33,8 +33,7 @@ async def test_unreachable_database_is_a_typed_error_not_a_crashed_worker(tmp_pa
     with pytest.raises(DatabaseUnavailable):
         runs.submit_run(dead, "fleet_echo", "a")
     with pytest.raises(DatabaseUnavailable):
-        runs.requeue_interrupted(dead, "local", 3)
+        leases.recover_lapsed(dead, "local", 3)
     backend = LocalBackend(runtime)
-    backend._recovered = True  # start-up recovery needs the database too; the loop itself must not die
-    await backend.run_until_idle()
+    await backend.run_until_idle()  # recovery and polling need the database too; the loop itself must not die
     assert backend._active == {}

@@ -2,7 +2,7 @@
 from core.store.models.base import Base, utcnow
 from core.store.models.claims import Claim, ClaimDiagnosis, ClaimLine, EdiFile
 from core.store.models.ops import (
-    AuditEvent, AutomationRun, EvidenceChainHead, EvidenceEntry, PortalRequest, ProcrastinateMigration,
+    Alert, AuditEvent, AutomationRun, EvidenceChainHead, EvidenceEntry, PortalRequest, ProcrastinateMigration,
 )
 from core.store.models.reference import Payer, Plan, PortalAccount, VaultSecret
 from core.store.models.remittance import (
@@ -18,7 +18,7 @@ from core.store.models.remittance import (
 from core.store.models.work import Appeal, PayerTouch, SubmissionIntent, WorkItem
 
 __all__ = [
-    "Adjustment", "Appeal", "AuditEvent", "AutomationRun", "Base", "Claim", "ClaimDiagnosis",
+    "Adjustment", "Alert", "Appeal", "AuditEvent", "AutomationRun", "Base", "Claim", "ClaimDiagnosis",
     "ClaimLine", "ClaimPayment", "ClaimStatusEvent", "EdiFile", "EvidenceChainHead", "EvidenceEntry", "LinePayment",
     "Payer", "PayerTouch", "Plan", "PortalAccount", "PortalRequest", "ProcrastinateMigration", "ProviderAdjustment",
     "Rejection", "RemarkCode", "Remittance", "SubmissionIntent", "VaultSecret", "WorkItem", "utcnow",

@@ -1,4 +1,4 @@
-"""Automation runs, portal request stamps, Procrastinate schema migrations, the evidence manifest and the
+"""Automation runs, alerts, portal request stamps, Procrastinate schema migrations, the evidence manifest and the
 audit log (the last two append-only)."""
 from __future__ import annotations
 
@@ -32,6 +32,11 @@ class AutomationRun(CreatedMixin, Base):
     result: Mapped[dict[str, Any]] = mapped_column(default=dict)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    # The lease of a running run (fleet/leases.py): which worker holds it, when that worker last said it
+    # was alive, and when the lease lapses. Only a lapsed lease may be recovered by another worker.
+    worker_id: Mapped[str | None] = mapped_column(String(80))
+    heartbeat_at: Mapped[datetime | None]
+    lease_expires_at: Mapped[datetime | None]
 
 
 class PortalRequest(IdMixin, Base):
@@ -92,3 +97,21 @@ class AuditEvent(IdMixin, Base):
     record_type: Mapped[str] = mapped_column(String(40))
     record_id: Mapped[str] = mapped_column(String(80))
     outcome: Mapped[str] = mapped_column(String(20))
+
+
+class Alert(IdMixin, Base):
+    """Something an operator must see (fleet/alerts.py): a disabled account, a paused capability, a failed run."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (Index("ix_alerts_open", "acked_at", "kind", "subject"),)
+    # account_disabled | capability_paused | run_failed
+    kind: Mapped[str] = mapped_column(String(40))
+    # critical | warning
+    severity: Mapped[str] = mapped_column(String(10))
+    # What it is about, e.g. "account:availity-main", "portal:uhc/capability:appeals", "run:<uuid>".
+    subject: Mapped[str] = mapped_column(String(200))
+    # Error types, aliases and opaque ids only: never PHI.
+    message: Mapped[str] = mapped_column(String(1000))
+    raised_at: Mapped[datetime] = mapped_column(default=utcnow)
+    acked_at: Mapped[datetime | None]
+    acked_by: Mapped[str | None] = mapped_column(String(80))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, LargeBinary, String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.store.models.base import Base, BigId, CreatedMixin, IdMixin, utcnow
@@ -37,6 +37,13 @@ class PortalAccount(IdMixin, CreatedMixin, Base):
     # True only where the operator confirmed automated access is authorised (DESIGN §6).
     authorised: Mapped[bool] = mapped_column(default=False)
     enabled: Mapped[bool] = mapped_column(default=True)
+    # Why the fleet disabled it (BadCredentials, AccountLocked), or "removed"; None while usable.
+    # Only `payerfleet accounts enable` clears it.
+    disabled_reason: Mapped[str | None] = mapped_column(String(80))
+    disabled_at: Mapped[datetime | None]
+    # The last TOTP time step used to log in, claimed in the database so no two workers on any
+    # machine ever send the same code (portals/totp.py).
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class VaultSecret(IdMixin, Base):

@@ -142,6 +142,10 @@ class SubmissionIntent(IdMixin, CreatedMixin, Base):
     run_id: Mapped[str | None] = mapped_column(String(36))
     submitted_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Submit clicks so far (each one journalled SUBMITTING before it) and when the latest was committed:
+    # the reconciler lets an unanswered click settle before it may call the act not received.
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    submitting_at: Mapped[datetime | None]
 
 
 class PayerTouch(IdMixin, CreatedMixin, Base):
