@@ -26,7 +26,8 @@ hypothesis_settings.register_profile("explore", max_examples=2000)
 if os.environ.get("PAYERFLEET_HYPOTHESIS") or os.environ.get("CI"):
     hypothesis_settings.load_profile(os.environ.get("PAYERFLEET_HYPOTHESIS", "ci"))
 PG_ADMIN_URL = os.environ.get("PAYERFLEET_TEST_PG_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+# The public X12 samples the tests read (provenance and licences in its SOURCES.md and LICENSES/).
+X12_SAMPLES = Path(__file__).resolve().parent / "data" / "x12"
 
 pytest_plugins = ("fixtures.pytest_plugin",)
 # Procrastinate exists only on PostgreSQL; CI runs the suite on both backends, so these run there.

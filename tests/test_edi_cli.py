@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 from typer.testing import CliRunner
 
 from cli.main import app
+from conftest import X12_SAMPLES as X12
 
-X12 = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "x12"
 MONEY = re.compile(r"^-?\d+\.\d{2}$")
 
 

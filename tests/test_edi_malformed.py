@@ -1,16 +1,14 @@
 """Bad input: a typed EdiParseError naming the file and segment, or flags; fuzzing finds nothing else."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from core.edi.errors import EdiParseError
 from core.edi.read import read_all
 from test_edi_write import ENVELOPE, acknowledgment, remittance, submission
+from conftest import X12_SAMPLES as X12
 
-X12 = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "x12"
 MANAGED_CARE = (X12 / "LinuxForHealth__x12__src__tests__resources__835_005010X221A1__managed-care.835").read_bytes()
 
 

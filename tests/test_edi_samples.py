@@ -1,20 +1,19 @@
-"""Every public sample in shared/data/x12 is read; ORACLE.json and the hand-checked SOURCES.md facts hold."""
+"""Every public sample in tests/data/x12 is read; ORACLE.json and the hand-checked SOURCES.md facts hold."""
 from __future__ import annotations
 
 import json
 from collections import Counter
 from datetime import date
 from decimal import Decimal as D
-from pathlib import Path
 
 import pytest
 
 from core.edi.read import EdiReader, read_all
 from core.edi.records import Acknowledgment, ClaimSubmission, OtherTransaction, Remittance
 from core.edi.tokenizer import Tokenizer
+from conftest import X12_SAMPLES as X12
 
 
-X12 = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "x12"
 ORACLE = json.loads((X12 / "ORACLE.json").read_text())
 SAMPLES = sorted(p for p in X12.rglob("*") if p.is_file() and p.parent.name != "LICENSES"
                  and p.suffix not in (".md", ".json", ".tsv"))

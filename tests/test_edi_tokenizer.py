@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import io
 import tracemalloc
-from pathlib import Path
 
 import pytest
 
@@ -11,8 +10,8 @@ from core.edi.read import EdiReader, read_all
 from core.edi.segments import Delimiters
 from core.edi.tokenizer import Tokenizer
 from test_edi_write import ENVELOPE, remittance
+from conftest import X12_SAMPLES as X12
 
-X12 = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "x12"
 SAMPLES = sorted(p for p in X12.rglob("*") if p.is_file() and p.parent.name != "LICENSES"
                  and p.suffix not in (".md", ".json", ".tsv"))
 

@@ -18,8 +18,8 @@ from core.store.models import (
     ProviderAdjustment, Rejection, RemarkCode, Remittance,
 )
 from test_edi_write import ENVELOPE, acknowledgment, remittance, submission
+from conftest import X12_SAMPLES as X12
 
-X12 = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "x12"
 TABLES = (EdiFile, Payer, Remittance, ClaimPayment, LinePayment, AdjustmentRow, RemarkCode, ProviderAdjustment,
           Rejection, Claim, ClaimLine, ClaimDiagnosis)
 

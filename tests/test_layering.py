@@ -1,5 +1,6 @@
 """Packages talk down, never up (ARCHITECTURE.md 'What may import what')."""
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -67,4 +68,16 @@ def test_shipped_code_imports_only_its_declared_runtime_dependencies():
                 continue
             if not {norm(d) for d in distributions.get(top, [])} & declared:
                 bad.append(f"{f.relative_to(ROOT)} imports {module}")
+    assert not bad, bad
+
+
+# Ways a test or benchmark could reach outside the checkout (a clean clone has nothing beside it).
+OUTSIDE = re.compile(r"""parents\[\d+\]\.parent\b|\.parent\.parent\.parent|["']\.\./|/ ["']shared["']|/work/""")
+
+
+def test_tests_and_benchmarks_read_only_the_checkout():
+    files = [f for folder in ("tests", "bench", "fixtures") for f in sorted((ROOT / folder).rglob("*.py"))
+             if f != Path(__file__).resolve()]
+    bad = [f"{f.relative_to(ROOT)}:{n}" for f in files
+           for n, line in enumerate(f.read_text().splitlines(), 1) if OUTSIDE.search(line)]
     assert not bad, bad

@@ -6,13 +6,12 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from conftest import SHARED
 from core.ingest import ingest_file
 from core.routing import load_config, route_pending
 from core.store.models import Payer
 from core.store.models.work import WorkItem
+from conftest import X12_SAMPLES as X12
 
-X12 = SHARED / "data" / "x12"
 UHC = X12 / "keironstoddart__edi-835-parser__tests__test_edi_835_files__united_healthcare_legacy_sample.txt"
 EMEDNY = X12 / "keironstoddart__edi-835-parser__tests__test_edi_835_files__emedny_sample.txt"
 REJECTED = X12 / "imsweb__x12-parser__src__test__resources__277_5010__x12_277CA_rejected.txt"
