@@ -16,7 +16,7 @@ ALLOWED_PACKAGES = {"typer", "click", "rich", "annotated_doc", "shellingham", "p
                     "typing_inspection", "_distutils_hack"}
 # payerfleet's own modules that may load: the command modules and the error types they catch.
 ALLOWED_OWN = ("cli", "cli.", "core", "core.errors")
-OWN_PACKAGES = {"cli", "core", "portals", "automations", "evidence", "fleet", "fixtures", "scheduler"}
+OWN_PACKAGES = {"cli", "core", "portals", "automations", "evidence", "fleet", "fixtures", "scheduler", "web"}
 
 PROBE = """
 import json, sys

@@ -35,6 +35,7 @@ class QueueRow:
     owner: str | None
     parent_id: int | None
     reason: str | None
+    rarc: str | None = None
 
     def as_json(self) -> dict:
         out = asdict(self)

@@ -15,11 +15,12 @@ from core.store.models.remittance import (
     RemarkCode,
     Remittance,
 )
+from core.store.models.users import LoginAttempt, User
 from core.store.models.work import Appeal, PayerTouch, SubmissionIntent, WorkItem
 
 __all__ = [
     "Adjustment", "Alert", "Appeal", "AuditEvent", "AutomationRun", "Base", "Claim", "ClaimDiagnosis",
-    "ClaimLine", "ClaimPayment", "ClaimStatusEvent", "EdiFile", "EvidenceChainHead", "EvidenceEntry", "LinePayment",
+    "ClaimLine", "ClaimPayment", "ClaimStatusEvent", "EdiFile", "EvidenceChainHead", "EvidenceEntry", "LinePayment", "LoginAttempt",
     "Payer", "PayerTouch", "Plan", "PortalAccount", "PortalRequest", "ProcrastinateMigration", "ProviderAdjustment",
-    "Rejection", "RemarkCode", "Remittance", "SubmissionIntent", "VaultSecret", "WorkItem", "utcnow",
+    "Rejection", "RemarkCode", "Remittance", "SubmissionIntent", "User", "VaultSecret", "WorkItem", "utcnow",
 ]

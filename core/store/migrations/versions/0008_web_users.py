@@ -1,0 +1,48 @@
+"""users and login_attempts: who may sign in to the web workbench, and the tries that throttle guessing
+
+Revision ID: 0008
+Revises: 0007
+Create Date: 2026-11-28
+"""
+from alembic import op
+import sqlalchemy as sa
+
+revision = '0008'
+down_revision = '0007'
+branch_labels = None
+depends_on = None
+
+BigId = sa.BigInteger().with_variant(sa.Integer(), 'sqlite')
+
+
+def upgrade() -> None:
+    op.create_table(
+        'users',
+        sa.Column('id', BigId, autoincrement=True, nullable=False),
+        sa.Column('name', sa.String(length=80), nullable=False),
+        sa.Column('password_hash', sa.String(length=200), nullable=False),
+        sa.Column('role', sa.String(length=20), nullable=False),
+        sa.Column('teams', sa.JSON(), nullable=False),
+        sa.Column('enabled', sa.Boolean(), server_default=sa.true(), nullable=False),
+        sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+        sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
+        sa.UniqueConstraint('name', name=op.f('uq_users_name')),
+    )
+    op.create_table(
+        'login_attempts',
+        sa.Column('id', BigId, autoincrement=True, nullable=False),
+        sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+        sa.Column('name', sa.String(length=80), nullable=False),
+        sa.Column('client', sa.String(length=64), nullable=False),
+        sa.Column('ok', sa.Boolean(), nullable=False),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_login_attempts')),
+    )
+    with op.batch_alter_table('login_attempts', schema=None) as batch_op:
+        batch_op.create_index('ix_login_attempts_name_at', ['name', 'at'], unique=False)
+        batch_op.create_index('ix_login_attempts_client_at', ['client', 'at'], unique=False)
+
+
+def downgrade() -> None:
+    op.drop_table('login_attempts')
+    op.drop_table('users')
