@@ -14,21 +14,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
 import statistics
 import sys
 import tempfile
 import time
-import uuid
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import create_engine, func, insert, select, text  # noqa: E402
+from sqlalchemy import func, insert, select, text  # noqa: E402
 
+from bench.routing_bench import _pg_database  # noqa: E402
 from core.config import Settings  # noqa: E402
 from core.routing import queue_page  # noqa: E402
 from core.routing.worklist import UNASSIGNED, Cursor, QueueView, queue_view_page  # noqa: E402
@@ -39,7 +38,6 @@ from core.store.models.work import WorkItem, WorkQueueEntry  # noqa: E402
 
 TODAY = date(2026, 11, 27)
 NOW = datetime(2026, 11, 27, 6, 0, tzinfo=timezone.utc)
-PG_ADMIN = os.environ.get("PAYERFLEET_TEST_PG_URL", "postgresql+psycopg://root@127.0.0.1:5432/test")
 PAYERS = ("AETNA", "UHC", "CIGNA", "ANTHEM", "MEDICARE", "SMALLPLAN")
 PAYER_WEIGHTS = (30, 30, 15, 15, 9, 1)
 # (team, category, weight): the routing table's teams, sized roughly like a clinic's denial mix.
@@ -112,7 +110,7 @@ def _middle_cursor(db: Database, view: QueueView) -> Cursor:
                               .where(WorkQueueEntry.team == view.team)
                               .order_by(WorkQueueEntry.priority.desc(), WorkQueueEntry.work_item_id.desc())
                               .offset(size // 2).limit(1)).one()
-    return Cursor(repr(prio), pid)
+    return Cursor(0, repr(prio), pid)
 
 
 def core_cases(db: Database) -> list[tuple[str, object]]:
@@ -177,7 +175,7 @@ def web_cases(db_url: str, data_dir: Path) -> list[tuple[str, object]]:
     next_link = first.text.split('rel="next" href="', 1)[1].split('"', 1)[0].replace("&amp;", "&")
     return [
         ("web: queue page 1", get(f"/queues/{TEAM}")),
-        ("web: queue page 2", get(next_link)),
+        ("web: queue page 2", get(f"/queues/{TEAM}{next_link}")),
         ("web: payer SMALLPLAN + appealing", get(f"/queues/{TEAM}?payer=SMALLPLAN&state=appealing")),
         ("web: sort by due", get(f"/queues/{TEAM}?sort=due")),
         ("web: owner biller07", get(f"/queues/{TEAM}?owner=biller07")),
@@ -198,20 +196,6 @@ def measure(db: Database, db_url: str, n: int, data_dir: Path) -> dict:
     out["core"] = [(name, _timed(fn)) for name, fn in core_cases(db)]
     out["web"] = [(name, _timed(fn)) for name, fn in web_cases(db_url, data_dir)]
     return out
-
-
-def _pg_database() -> tuple[str, callable]:
-    name = f"payerfleet_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop():
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return PG_ADMIN.rsplit("/", 1)[0] + "/" + name, drop
 
 
 def run(backend: str, n: int) -> dict:

@@ -180,6 +180,36 @@ def _run(d: Demo, current: Settings, stack: ExitStack, backend_name: str) -> Non
                                  "problems": len(report.problems), "ok": report.ok}
         if not report.ok:
             raise PayerfleetError(f"evidence chain has {len(report.problems)} problems")
+    with d.step("workbench", "create the web workbench's demo sign-ins (a manager and a biller)"):
+        d.summary["workbench"] = _workbench_users(db, current, ctx.get("today") or date.today())
+
+
+def _workbench_users(db, current: Settings, today: date) -> dict:
+    """A manager and a biller of the busiest queue, with fresh random passwords, and how to serve the workbench."""
+    import secrets
+
+    from sqlalchemy import func
+
+    from cli.web import DEFAULT_PORT
+    from core.routing import load_config
+    from core.store.models.work import WorkQueueEntry
+    from core.users import add_user
+
+    now = datetime.combine(today, dtime(9), tzinfo=timezone.utc)
+    sign_ins = {}
+    with db.transaction() as s:
+        team = s.scalar(select(WorkQueueEntry.team).group_by(WorkQueueEntry.team)
+                        .order_by(func.count().desc(), WorkQueueEntry.team).limit(1))
+        teams = list(load_config(current).table.teams)
+        for name, role, member_of in (("manager", "manager", []), ("biller", "biller", [team] if team else [])):
+            if role == "biller" and not member_of:
+                continue
+            password = secrets.token_urlsafe(12)
+            add_user(s, name, password, role, member_of, known_teams=teams, actor="demo", now=now)
+            sign_ins[name] = {"role": role, "password": password, "teams": member_of}
+    command = "payerfleet web " + (f"--database-url '{current.database_url}' " if current.database_url else "") + \
+        f"--data-dir {current.data_dir}"
+    return {"url": f"http://127.0.0.1:{DEFAULT_PORT}/", "command": command, "sign_ins": sign_ins}
 
 
 async def _fleet_part(d: Demo, current: Settings, ctx: dict, config) -> None:
@@ -382,3 +412,9 @@ def _print_summary(d: Demo) -> None:
     d.out.print(f"  database: {s['database']}")
     d.out.print(f"  evidence: {s['evidence_dir']}")
     d.out.print(f"  took {s['seconds']}s")
+    if s.get("workbench"):
+        w = s["workbench"]
+        d.out.print(f"  workbench: run [bold]{w['command']}[/] and open {w['url']}")
+        for name, sign_in in w["sign_ins"].items():
+            d.out.print(f"    sign in as {name} / {sign_in['password']}  ({sign_in['role']}"
+                        + (f", queue {', '.join(sign_in['teams'])}" if sign_in["teams"] else "") + ")", markup=False)

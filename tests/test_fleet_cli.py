@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import datetime, timezone
 
 import pytest
 from typer.testing import CliRunner
 
 from core.config import get_settings
+from core.users import authenticate
 
 
 @pytest.fixture
@@ -33,7 +35,7 @@ def test_demo_runs_end_to_end_and_summarises_as_json(cli, db, db_url, tmp_path):
     failed = {k: v for k, v in summary["steps"].items() if not v["ok"]}
     assert result.exit_code == 0 and summary["ok"], failed
     assert list(summary["steps"]) == ["store", "sandbox", "accounts", "intake", "pull", "route", "appeal", "decision",
-                                      "verify"]
+                                      "verify", "workbench"]
     assert summary["intake"]["files"] > 0 and summary["intake"]["claims"] > 0
     assert {r["state"] for r in summary["daily_pull"]} == {"succeeded"}
     # The stored 837P claims are looked up on both portals; Availity's 277CAs are pulled with its ERAs.
@@ -47,6 +49,13 @@ def test_demo_runs_end_to_end_and_summarises_as_json(cli, db, db_url, tmp_path):
     assert appeal["run_state"] == "succeeded" and appeal["confirmation_number"] and appeal["portal_received"] == 1
     assert summary["decision"]["portal_cases"], "the payer's decision is shown after the clock advanced"
     assert summary["evidence"]["ok"] and summary["evidence"]["entries"] > 0
+    workbench = summary["workbench"]
+    assert workbench["url"] == "http://127.0.0.1:8765/" and workbench["command"].startswith("payerfleet web ")
+    with db.transaction() as s:
+        for name, sign_in in workbench["sign_ins"].items():
+            signed = authenticate(s, name, sign_in["password"], client="test", now=datetime.now(timezone.utc))
+            assert signed.user is not None and signed.user.role == sign_in["role"]
+    assert workbench["sign_ins"]["biller"]["teams"] and set(workbench["sign_ins"]) == {"manager", "biller"}
     # How long it takes is a benchmark's figure (bench/fleet_pull_bench.py --demo), not this test's.
 
 

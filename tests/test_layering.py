@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-TOP = {"core", "portals", "automations", "evidence", "fleet", "scheduler", "fixtures", "cli"}
+TOP = {"core", "portals", "automations", "evidence", "fleet", "scheduler", "fixtures", "web", "cli"}
 ALLOWED = {
     "core": set(),
     "portals": set(),
@@ -15,6 +15,7 @@ ALLOWED = {
     "fleet": {"core", "portals", "evidence", "automations"},
     "scheduler": {"core", "fleet"},
     "fixtures": {"core.edi"},
+    "web": {"core", "evidence"},
     "cli": TOP,
 }
 

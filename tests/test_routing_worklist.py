@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import insert, select
 
 from core.routing.worklist import (
-    NO_DUE, UNASSIGNED, QueueView, assign, bulk, iter_view, queue_view_page, team_size,
+    UNASSIGNED, QueueView, assign, bulk, iter_view, queue_view_page, team_size,
 )
 from core.routing.states import transition
 from core.store.models import AuditEvent, Payer
@@ -64,7 +64,7 @@ def expected(items, view: QueueView, codes: dict[int, str]) -> list[int]:
     elif view.sort == "amount":
         rows.sort(key=lambda r: (r["amount"], r["id"]), reverse=True)
     else:
-        rows.sort(key=lambda r: (r["due_on"] or NO_DUE, r["id"]))
+        rows.sort(key=lambda r: (r["due_on"] is None, r["due_on"] or date.min, r["id"]))
     return [r["id"] for r in rows]
 
 
@@ -103,9 +103,10 @@ def test_pages_walk_the_whole_view_forwards_and_back_in_order(db, items, view):
         assert [r.id for r in iter_view(s, view, batch=5)] == want
 
 
-def test_team_size_counts_open_queued_items(db, items):
+def test_team_size_counts_open_queued_items_up_to_a_cap(db, items):
     with db.transaction() as s:
-        assert team_size(s, "coding") == sum(1 for r in items.values() if r["team"] == "coding")
+        assert team_size(s, "coding") == sum(1 for r in items.values() if r["team"] == "coding") == 45
+        assert team_size(s, "coding", cap=10) == 10
 
 
 def test_claiming_assigns_a_new_item_through_the_state_machine(db, items):

@@ -30,6 +30,13 @@ IDLE = timedelta(minutes=30)
 PUBLIC = "public"
 # Marks a route any signed-in user reaches.
 SIGNED_IN = "signed_in"
+# Pages load nothing from elsewhere and run no script; nobody may frame them.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; script-src 'none'; form-action 'self'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
 
 
 def password_fingerprint(password_hash: str) -> str:
@@ -97,6 +104,8 @@ def route(permission: str):
             else:
                 response = await run_in_threadpool(handler, request)
             wb.sessions.save(response, request.state.session)
+            for name, value in SECURITY_HEADERS.items():
+                response.headers.setdefault(name, value)
             return response
 
         endpoint.permission = permission

@@ -175,8 +175,13 @@ def evidence_file(request: Request) -> Response:
     except PayerfleetError as exc:
         return wb.refuse(request, 404, f"{type(exc).__name__}: {exc}")
     media = entry.data.get("media_type") or _sniff(data)
-    return Response(data, media_type=media, headers={"Cache-Control": "no-store",
-                                                     "Content-Disposition": f'inline; filename="evidence-{seq}"'})
+    if media in IMAGE_TYPES.values():
+        return Response(data, media_type=media, headers={"Cache-Control": "no-store",
+                                                         "Content-Disposition": f'inline; filename="evidence-{seq}"'})
+    # A portal's HTML must never run as our page: everything but an image is a download, sandboxed.
+    return Response(data, media_type="application/octet-stream", headers={
+        "Cache-Control": "no-store", "Content-Security-Policy": "sandbox",
+        "Content-Disposition": f'attachment; filename="evidence-{seq}.{entry.data.get("ext") or "bin"}"'})
 
 
 def _sniff(data: bytes) -> str:

@@ -9,11 +9,11 @@ item in its own savepoint, so one refused move does not undo the others.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import and_, func, literal, or_, select, tuple_
+from sqlalchemy import and_, func, literal, select, true, tuple_
 from sqlalchemy.orm import Session
 
 from core import audit
@@ -26,8 +26,6 @@ from core.store.models.work import WorkItem, WorkQueueEntry
 SORTS = ("priority", "due", "amount")
 # The owner filter's value for items nobody owns yet.
 UNASSIGNED = "(unassigned)"
-# Sorts items without a deadline after every dated one.
-NO_DUE = date(9999, 12, 31)
 
 
 @dataclass(frozen=True)
@@ -53,18 +51,19 @@ class QueueView:
 
 @dataclass(frozen=True)
 class Cursor:
-    """The sort key and id of a row a page starts after (or ends before)."""
+    """Where a page starts after (or ends before): the row's segment of the order, sort key and id."""
 
+    segment: int
     key: str
     id: int
 
     def encode(self) -> str:
-        return f"{self.key}~{self.id}"
+        return f"{self.segment}~{self.key}~{self.id}"
 
     @classmethod
     def decode(cls, text: str) -> "Cursor":
-        key, _, ident = text.rpartition("~")
-        return cls(key, int(ident))
+        segment, key, ident = text.split("~")
+        return cls(int(segment), key, int(ident))
 
 
 @dataclass(frozen=True)
@@ -75,12 +74,15 @@ class QueuePage:
     previous: Cursor | None
 
 
-def _sort_column(view: QueueView):
+def _order(view: QueueView):
+    """(descending?, id column, segments): the order is the segments one after another, each walked along
+    one index by (key, id). Due dates: dated items soonest first, then the undated ones by id (NULLs sort
+    differently on the two backends, so they get their own segment rather than a COALESCE no index serves)."""
     if view.sort == "priority":
-        return WorkQueueEntry.priority
-    if view.sort == "due":
-        return func.coalesce(WorkItem.due_on, literal(NO_DUE))
-    return WorkItem.amount
+        return True, WorkQueueEntry.work_item_id, [(None, WorkQueueEntry.priority)]
+    if view.sort == "amount":
+        return True, WorkItem.id, [(None, WorkItem.amount)]
+    return False, WorkItem.id, [(WorkItem.due_on.is_not(None), WorkItem.due_on), (WorkItem.due_on.is_(None), None)]
 
 
 def _key_value(view: QueueView, text: str):
@@ -91,17 +93,21 @@ def _key_value(view: QueueView, text: str):
     return Decimal(text)
 
 
-def _key_text(view: QueueView, row: QueueRow) -> str:
+def _key_text(view: QueueView, row: QueueRow, key) -> str:
+    if key is None:
+        return ""
     if view.sort == "priority":
         return repr(row.priority)
     if view.sort == "due":
-        return (row.due_on or NO_DUE).isoformat()
+        return row.due_on.isoformat()
     return str(row.amount)
 
 
 def _filtered(session: Session, view: QueueView):
     """SELECT of the view's rows, unordered; None when a named payer does not exist."""
     conditions = [WorkQueueEntry.team == view.team]
+    if view.sort != "priority":  # walk ix_work_items_open_due / _amount: (team, is_open, key, id)
+        conditions += [WorkItem.team == view.team, WorkItem.is_open == true()]
     if view.payer:
         payer_id = session.scalar(select(Payer.id).where(Payer.code == view.payer))
         if payer_id is None:
@@ -129,18 +135,20 @@ def _filtered(session: Session, view: QueueView):
             .outerjoin(Payer, Payer.id == WorkItem.payer_id).where(and_(*conditions)))
 
 
-def _ordered(view: QueueView, stmt, *, after: Cursor | None, before: Cursor | None):
-    """Order by the sort key (due ascending; priority and amount descending), id breaking ties."""
-    col, ident = _sort_column(view), WorkQueueEntry.work_item_id
-    ascending = view.sort == "due"
-    backwards = before is not None
-    if after is not None or before is not None:
-        at = after or before
-        pair, bound = tuple_(col, ident), tuple_(literal(_key_value(view, at.key)), literal(at.id))
-        stmt = stmt.where(pair > bound if ascending != backwards else pair < bound)
-    if ascending != backwards:
-        return stmt.order_by(col.asc(), ident.asc())
-    return stmt.order_by(col.desc(), ident.desc())
+def _read_segment(session: Session, view: QueueView, stmt, segment: int, *, bound: Cursor | None,
+                  backwards: bool, limit: int) -> list[tuple[int, QueueRow]]:
+    descending, ident, segments = _order(view)
+    condition, key = segments[segment]
+    if condition is not None:
+        stmt = stmt.where(condition)
+    columns = (ident,) if key is None else (key, ident)
+    if bound is not None:
+        values = (bound.id,) if key is None else (_key_value(view, bound.key), bound.id)
+        pair, at = (columns[0], literal(values[0])) if key is None else (tuple_(*columns), tuple_(*map(literal, values)))
+        stmt = stmt.where(pair < at if descending != backwards else pair > at)
+    down = descending != backwards
+    stmt = stmt.order_by(*(c.desc() if down else c.asc() for c in columns)).limit(limit)
+    return [(segment, QueueRow(*row)) for row in session.execute(stmt)]
 
 
 def queue_view_page(session: Session, view: QueueView, *, after: Cursor | None = None,
@@ -149,18 +157,31 @@ def queue_view_page(session: Session, view: QueueView, *, after: Cursor | None =
     stmt = _filtered(session, view)
     if stmt is None:
         return QueuePage([], None, None)
-    got = [QueueRow(*r) for r in session.execute(
-        _ordered(view, stmt, after=after, before=before).limit(limit + 1))]
+    segments = len(_order(view)[2])
+    backwards = before is not None
+    at = before if backwards else after
+    start = at.segment if at is not None else 0
+    order = range(start, -1, -1) if backwards else range(start, segments)
+    got: list[tuple[int, QueueRow]] = []
+    for segment in order:
+        got += _read_segment(session, view, stmt, segment, bound=at if segment == start else None,
+                             backwards=backwards, limit=limit + 1 - len(got))
+        if len(got) > limit:
+            break
     more = len(got) > limit
-    rows = got[:limit]
-    if before is not None:
-        rows.reverse()
+    got = got[:limit]
+    if backwards:
+        got.reverse()
         has_next, has_previous = True, more
     else:
         has_next, has_previous = more, after is not None
-    cursor = lambda row: Cursor(_key_text(view, row), row.id)  # noqa: E731
-    return QueuePage(rows, cursor(rows[-1]) if rows and has_next else None,
-                     cursor(rows[0]) if rows and has_previous else None)
+    keys = _order(view)[2]
+
+    def cursor(segment: int, row: QueueRow) -> Cursor:
+        return Cursor(segment, _key_text(view, row, keys[segment][1]), row.id)
+
+    return QueuePage([row for _, row in got], cursor(*got[-1]) if got and has_next else None,
+                     cursor(*got[0]) if got and has_previous else None)
 
 
 def iter_view(session: Session, view: QueueView, *, batch: int = 1000) -> Iterator[QueueRow]:
@@ -174,9 +195,11 @@ def iter_view(session: Session, view: QueueView, *, batch: int = 1000) -> Iterat
         after = page.next
 
 
-def team_size(session: Session, team: str) -> int:
-    """Open items in a team's queue (an index-only count)."""
-    return session.scalar(select(func.count()).select_from(WorkQueueEntry).where(WorkQueueEntry.team == team)) or 0
+def team_size(session: Session, team: str, *, cap: int = 10_000) -> int:
+    """Open items in a team's queue, counted up to `cap` (an index range count; bounded so a page
+    header stays cheap at a million items)."""
+    capped = select(WorkQueueEntry.work_item_id).where(WorkQueueEntry.team == team).limit(cap).subquery()
+    return session.scalar(select(func.count()).select_from(capped)) or 0
 
 
 @dataclass(frozen=True)
@@ -216,7 +239,3 @@ def bulk(session: Session, item_ids: list[int], action, *, allowed_teams: frozen
         except (InvalidTransition, WorkItemNotFound) as exc:
             refused[item_id] = str(exc)
     return BulkResult(done, refused)
-
-
-def with_sort(view: QueueView, sort: str) -> QueueView:
-    return replace(view, sort=sort)

@@ -15,6 +15,9 @@ class WorkItem(IdMixin, CreatedMixin, Base):
     __tablename__ = "work_items"
     __table_args__ = (
         Index("ix_work_items_payer_carc", "payer_id", "carc"),
+        # Queue pages sorted by due date or amount walk these (core/routing/worklist.py).
+        Index("ix_work_items_open_due", "team", "is_open", "due_on", "id"),
+        Index("ix_work_items_open_amount", "team", "is_open", "amount", "id"),
     )
     # Source-derived key (e.g. "835:<claim_payment_id>:<line seq>:<carc>"): one item per finding.
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
@@ -31,7 +34,7 @@ class WorkItem(IdMixin, CreatedMixin, Base):
     # Routing category, e.g. "eligibility", "authorization", "triage".
     category: Mapped[str] = mapped_column(String(40))
     team: Mapped[str] = mapped_column(String(40))
-    owner: Mapped[str | None] = mapped_column(String(80))
+    owner: Mapped[str | None] = mapped_column(String(80), index=True)
     group_code: Mapped[str | None] = mapped_column(String(2))
     carc: Mapped[str | None] = mapped_column(String(5))
     rarc: Mapped[str | None] = mapped_column(String(40))

@@ -1,4 +1,8 @@
-"""users and login_attempts: who may sign in to the web workbench, and the tries that throttle guessing
+"""The web workbench: users and login_attempts (who may sign in, the tries that throttle guessing), and
+the work_items indexes its queue pages walk
+
+Sorting a team's queue by due date or by amount walks (team, is_open, key, id) instead of sorting the
+whole team (seconds at a million items); "my items" finds an owner's items by ix_work_items_owner.
 
 Revision ID: 0008
 Revises: 0007
@@ -41,8 +45,16 @@ def upgrade() -> None:
     with op.batch_alter_table('login_attempts', schema=None) as batch_op:
         batch_op.create_index('ix_login_attempts_name_at', ['name', 'at'], unique=False)
         batch_op.create_index('ix_login_attempts_client_at', ['client', 'at'], unique=False)
+    with op.batch_alter_table('work_items', schema=None) as batch_op:
+        batch_op.create_index('ix_work_items_open_due', ['team', 'is_open', 'due_on', 'id'], unique=False)
+        batch_op.create_index('ix_work_items_open_amount', ['team', 'is_open', 'amount', 'id'], unique=False)
+        batch_op.create_index('ix_work_items_owner', ['owner'], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('work_items', schema=None) as batch_op:
+        batch_op.drop_index('ix_work_items_owner')
+        batch_op.drop_index('ix_work_items_open_amount')
+        batch_op.drop_index('ix_work_items_open_due')
     op.drop_table('login_attempts')
     op.drop_table('users')
