@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import insert, select
 
+from core.routing import worklist
 from core.routing.worklist import (
     UNASSIGNED, QueueView, assign, bulk, iter_view, queue_view_page, team_size,
 )
@@ -83,8 +84,11 @@ VIEWS = [
 ]
 
 
+@pytest.mark.parametrize("window", [2000, 3], ids=["filters-on-the-walk", "filters-first"])
 @pytest.mark.parametrize("view", VIEWS, ids=lambda v: ",".join(f"{k}={x}" for k, x in vars(v).items() if x))
-def test_pages_walk_the_whole_view_forwards_and_back_in_order(db, items, view):
+def test_pages_walk_the_whole_view_forwards_and_back_in_order(db, items, view, window, monkeypatch):
+    # A window of 3 index entries sends every filtered page down the selective-filter path.
+    monkeypatch.setattr(worklist, "WINDOW", window)
     with db.transaction() as s:
         codes = dict(s.execute(select(Payer.id, Payer.code)).all())
         want = expected(items, view, codes)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import and_, func, literal, select, true, tuple_
+from sqlalchemy import func, literal, select, true, tuple_
 from sqlalchemy.orm import Session
 
 from core import audit
@@ -24,6 +24,8 @@ from core.store.models import Payer
 from core.store.models.work import WorkItem, WorkQueueEntry
 
 SORTS = ("priority", "due", "amount")
+# Index entries a filtered page walks before it reads the filter's matches instead (see _read_segment).
+WINDOW = 2000
 # The owner filter's value for items nobody owns yet.
 UNASSIGNED = "(unassigned)"
 
@@ -103,11 +105,9 @@ def _key_text(view: QueueView, row: QueueRow, key) -> str:
     return str(row.amount)
 
 
-def _filtered(session: Session, view: QueueView):
-    """SELECT of the view's rows, unordered; None when a named payer does not exist."""
-    conditions = [WorkQueueEntry.team == view.team]
-    if view.sort != "priority":  # walk ix_work_items_open_due / _amount: (team, is_open, key, id)
-        conditions += [WorkItem.team == view.team, WorkItem.is_open == true()]
+def _filters(session: Session, view: QueueView) -> list | None:
+    """The view's conditions on work_items; None when a named payer does not exist."""
+    conditions = []
     if view.payer:
         payer_id = session.scalar(select(Payer.id).where(Payer.code == view.payer))
         if payer_id is None:
@@ -127,35 +127,76 @@ def _filtered(session: Session, view: QueueView):
         conditions.append(WorkItem.amount >= view.min_amount)
     if view.max_amount is not None:
         conditions.append(WorkItem.amount <= view.max_amount)
-    return (select(WorkItem.id, WorkItem.kind, WorkItem.team, WorkItem.category, WorkItem.carc, Payer.code,
-                   WorkItem.amount, WorkItem.appeal_deadline, WorkItem.due_on, WorkItem.sla_due_at,
-                   WorkQueueEntry.priority, WorkItem.action, WorkItem.state, WorkItem.owner, WorkItem.parent_id,
-                   WorkItem.reason, WorkItem.rarc)
-            .select_from(WorkQueueEntry).join(WorkItem, WorkItem.id == WorkQueueEntry.work_item_id)
-            .outerjoin(Payer, Payer.id == WorkItem.payer_id).where(and_(*conditions)))
+    return conditions
 
 
-def _read_segment(session: Session, view: QueueView, stmt, segment: int, *, bound: Cursor | None,
+def _rows(source, *conditions):
+    """The page columns, read from `source` joined to work_items, work_queue and payers."""
+    stmt = select(WorkItem.id, WorkItem.kind, WorkItem.team, WorkItem.category, WorkItem.carc, Payer.code,
+                  WorkItem.amount, WorkItem.appeal_deadline, WorkItem.due_on, WorkItem.sla_due_at,
+                  WorkQueueEntry.priority, WorkItem.action, WorkItem.state, WorkItem.owner, WorkItem.parent_id,
+                  WorkItem.reason, WorkItem.rarc)
+    if source is None:
+        stmt = stmt.select_from(WorkQueueEntry).join(WorkItem, WorkItem.id == WorkQueueEntry.work_item_id)
+    else:
+        stmt = (stmt.select_from(source).join(WorkItem, WorkItem.id == source.c.id)
+                .join(WorkQueueEntry, WorkQueueEntry.work_item_id == WorkItem.id))
+    return stmt.outerjoin(Payer, Payer.id == WorkItem.payer_id).where(*conditions)
+
+
+def _read_segment(session: Session, view: QueueView, filters: list, segment: int, *, bound: Cursor | None,
                   backwards: bool, limit: int) -> list[tuple[int, QueueRow]]:
+    """Up to `limit` rows of one segment past `bound`, in page order.
+
+    Unfiltered, that is one walk along the segment's index. Filtered, the walk first looks at the next
+    WINDOW index entries only: enough for a filter most items pass. When fewer than `limit` of them
+    pass, the filter is selective, and the rest is read the other way round: the items that pass (found
+    by the filters' own indexes, materialised) ordered by the sort key."""
     descending, ident, segments = _order(view)
     condition, key = segments[segment]
-    if condition is not None:
-        stmt = stmt.where(condition)
-    columns = (ident,) if key is None else (key, ident)
-    if bound is not None:
-        values = (bound.id,) if key is None else (_key_value(view, bound.key), bound.id)
-        pair, at = (columns[0], literal(values[0])) if key is None else (tuple_(*columns), tuple_(*map(literal, values)))
-        stmt = stmt.where(pair < at if descending != backwards else pair > at)
     down = descending != backwards
-    stmt = stmt.order_by(*(c.desc() if down else c.asc() for c in columns)).limit(limit)
-    return [(segment, QueueRow(*row)) for row in session.execute(stmt)]
+    columns = (ident,) if key is None else (key, ident)
+
+    def beyond(at: tuple | None, inclusive: bool = False) -> list:
+        if at is None:
+            return []
+        pair = columns[0] if key is None else tuple_(*columns)
+        value = literal(at[0]) if key is None else tuple_(*map(literal, at))
+        if inclusive:
+            return [pair <= value if not down else pair >= value]
+        return [pair < value if down else pair > value]
+
+    start = None if bound is None else ((bound.id,) if key is None else (_key_value(view, bound.key), bound.id))
+    # The queue's own conditions: its team (and, walking work_items' indexes, open items only).
+    where = [WorkQueueEntry.team == view.team] if view.sort == "priority" else [
+        WorkItem.team == view.team, WorkItem.is_open == true()]
+    if condition is not None:
+        where.append(condition)
+    order = [c.desc() if down else c.asc() for c in columns]
+
+    def run(stmt, n):
+        return [(segment, QueueRow(*row)) for row in session.execute(stmt.order_by(*order).limit(n))]
+
+    if not filters:
+        return run(_rows(None, *where, *beyond(start)), limit)
+    driving = WorkQueueEntry if view.sort == "priority" else WorkItem
+    last = session.execute(select(*columns).select_from(driving).where(*where, *beyond(start))
+                           .order_by(*order).offset(WINDOW - 1).limit(1)).first()
+    window = [] if last is None else [*beyond(tuple(last), inclusive=True)]
+    got = run(_rows(None, *where, *beyond(start), *window, *filters), limit)
+    if last is None or len(got) >= limit:
+        return got
+    matched = (select(WorkItem.id).where(WorkItem.team == view.team, WorkItem.is_open == true(),
+                                         *([condition] if condition is not None else []), *filters)
+               .cte("matched").prefix_with("MATERIALIZED"))
+    return got + run(_rows(matched, *beyond(tuple(last))), limit - len(got))
 
 
 def queue_view_page(session: Session, view: QueueView, *, after: Cursor | None = None,
                     before: Cursor | None = None, limit: int = 50) -> QueuePage:
     """One page of the view: the first, the one after `after`, or the one before `before`."""
-    stmt = _filtered(session, view)
-    if stmt is None:
+    filters = _filters(session, view)
+    if filters is None:
         return QueuePage([], None, None)
     segments = len(_order(view)[2])
     backwards = before is not None
@@ -164,7 +205,7 @@ def queue_view_page(session: Session, view: QueueView, *, after: Cursor | None =
     order = range(start, -1, -1) if backwards else range(start, segments)
     got: list[tuple[int, QueueRow]] = []
     for segment in order:
-        got += _read_segment(session, view, stmt, segment, bound=at if segment == start else None,
+        got += _read_segment(session, view, filters, segment, bound=at if segment == start else None,
                              backwards=backwards, limit=limit + 1 - len(got))
         if len(got) > limit:
             break

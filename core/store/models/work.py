@@ -18,6 +18,9 @@ class WorkItem(IdMixin, CreatedMixin, Base):
         # Queue pages sorted by due date or amount walk these (core/routing/worklist.py).
         Index("ix_work_items_open_due", "team", "is_open", "due_on", "id"),
         Index("ix_work_items_open_amount", "team", "is_open", "amount", "id"),
+        # A selective queue filter reads its matches through these (or owner's) instead.
+        Index("ix_work_items_team_payer", "team", "payer_id"),
+        Index("ix_work_items_team_state", "team", "state"),
     )
     # Source-derived key (e.g. "835:<claim_payment_id>:<line seq>:<carc>"): one item per finding.
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)

@@ -2,7 +2,8 @@
 the work_items indexes its queue pages walk
 
 Sorting a team's queue by due date or by amount walks (team, is_open, key, id) instead of sorting the
-whole team (seconds at a million items); "my items" finds an owner's items by ix_work_items_owner.
+whole team (seconds at a million items). A selective filter (a rare payer, "my items", a rare state)
+reads its matches through ix_work_items_team_payer, ix_work_items_owner or ix_work_items_team_state.
 
 Revision ID: 0008
 Revises: 0007
@@ -49,10 +50,14 @@ def upgrade() -> None:
         batch_op.create_index('ix_work_items_open_due', ['team', 'is_open', 'due_on', 'id'], unique=False)
         batch_op.create_index('ix_work_items_open_amount', ['team', 'is_open', 'amount', 'id'], unique=False)
         batch_op.create_index('ix_work_items_owner', ['owner'], unique=False)
+        batch_op.create_index('ix_work_items_team_payer', ['team', 'payer_id'], unique=False)
+        batch_op.create_index('ix_work_items_team_state', ['team', 'state'], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table('work_items', schema=None) as batch_op:
+        batch_op.drop_index('ix_work_items_team_state')
+        batch_op.drop_index('ix_work_items_team_payer')
         batch_op.drop_index('ix_work_items_owner')
         batch_op.drop_index('ix_work_items_open_amount')
         batch_op.drop_index('ix_work_items_open_due')
