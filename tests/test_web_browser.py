@@ -184,7 +184,8 @@ async def test_the_items_screenshot_opens_decrypted_and_the_view_is_audited(page
     await shown.locator("summary").click()
     image = shown.get_by_role("img")
     await expect(image).to_be_visible()
-    assert await image.evaluate("img => img.complete && img.naturalWidth > 100")
+    # decode() waits for the image to load and fails on a broken one.
+    assert await image.evaluate("img => img.decode().then(() => img.naturalWidth)") > 100
     await shot(page, "item-evidence")
     seq = (await image.get_attribute("src")).rsplit("/", 1)[1]
     with wb.db.transaction() as s:
