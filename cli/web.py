@@ -74,9 +74,10 @@ def users_add(name: str = typer.Argument(...),
               password: Optional[str] = typer.Option(None, hidden=True,
                                                      help="Prompted when absent (or PAYERFLEET_NEW_PASSWORD).")) -> None:
     """Add a user who may sign in to the workbench."""
-    from core.users import add_user
+    from core.users import add_user, check_role
 
     current = settings()
+    check_role(role, team, _teams(current))  # before asking for a password
     with database(current).transaction() as s:
         user = add_user(s, name, _password(password), role, team, known_teams=_teams(current),
                         actor=f"cli:{os.environ.get('USER', 'operator')}", now=datetime.now(timezone.utc))

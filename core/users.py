@@ -52,7 +52,8 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def _check(role: str, teams: Iterable[str], known_teams: Iterable[str]) -> list[str]:
+def check_role(role: str, teams: Iterable[str], known_teams: Iterable[str]) -> list[str]:
+    """The user's teams, sorted, if the role exists and the teams are known and fit it; else UserError."""
     if role not in ROLES:
         raise UserError(f"unknown role {role!r}; roles: {', '.join(ROLES)}")
     teams = sorted(set(teams))
@@ -72,7 +73,7 @@ def add_user(session: Session, name: str, password: str, role: str, teams: Itera
     if session.scalar(select(User.id).where(User.name == name)) is not None:
         raise UserExists(f"user {name!r} already exists")
     user = User(name=name, password_hash=hash_password(password), role=role,
-                teams=_check(role, teams, known_teams), enabled=True, created_at=now, updated_at=now)
+                teams=check_role(role, teams, known_teams), enabled=True, created_at=now, updated_at=now)
     session.add(user)
     session.flush()
     audit.record(session, actor=actor, action="user.added", record_type="user", record_id=user.id, outcome=role)
@@ -96,7 +97,7 @@ def update_user(session: Session, name: str, *, actor: str, now: datetime, known
     """Change a user's role, teams, enabled flag or password; each change is audited."""
     user = get_user(session, name)
     new_role = role or user.role
-    user.teams = _check(new_role, user.teams if teams is None else teams, known_teams)
+    user.teams = check_role(new_role, user.teams if teams is None else teams, known_teams)
     user.role = new_role
     if enabled is not None:
         user.enabled = enabled
