@@ -414,7 +414,7 @@ def _print_summary(d: Demo) -> None:
     d.out.print(f"  took {s['seconds']}s")
     if s.get("workbench"):
         w = s["workbench"]
-        d.out.print(f"  workbench: run [bold]{w['command']}[/] and open {w['url']}")
+        d.out.print(Text.assemble("  workbench: run ", (w["command"], "bold"), f" and open {w['url']}"))
         for name, sign_in in w["sign_ins"].items():
             d.out.print(f"    sign in as {name} / {sign_in['password']}  ({sign_in['role']}"
-                        + (f", queue {', '.join(sign_in['teams'])}" if sign_in["teams"] else "") + ")", markup=False)
+                        + (f", queue {', '.join(sign_in['teams'])}" if sign_in["teams"] else "") + ")")
