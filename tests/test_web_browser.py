@@ -35,7 +35,8 @@ from fleet.outcomes import consequence_of
 from web.app import create_app
 from web_support import PASSWORD, load_demo_like
 
-pytestmark = pytest.mark.browser
+# Its own store (one per session, not the db_url fixture) on the backend under test.
+pytestmark = [pytest.mark.browser, pytest.mark.database]
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "test-output" / "web" / BACKEND
 
