@@ -7,7 +7,7 @@ command needs inside its function. tests/test_cli_startup.py fails when a heavy 
 from __future__ import annotations
 
 from cli import portals as portals_cli
-from cli import accounts, alerts, db, doctor, edi, evidence, fleet, ingest, queue, sandbox, web
+from cli import accounts, alerts, db, doctor, edi, evidence, fleet, ingest, queue, report, sandbox, web
 from cli.context import command_group
 
 app = command_group("payerfleet: payer-portal automation fleet and denial store.")
@@ -23,3 +23,4 @@ app.command("ingest")(ingest.ingest)
 fleet.register(app)
 app.add_typer(portals_cli.app, name="portals")
 web.register(app)
+app.add_typer(report.app, name="report")

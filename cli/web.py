@@ -9,11 +9,10 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from cli.context import console, database, fail, reports_errors, settings
+from cli.context import command_group, console, database, fail, reports_errors, settings
 
 DEFAULT_PORT = 8765
-users_app = typer.Typer(help="Workbench users: add, list, change role/teams, disable, reset a password.",
-                        no_args_is_help=True)
+users_app = command_group("Workbench users: add, list, change role/teams, disable, reset a password.")
 
 
 def register(app: typer.Typer) -> None:

@@ -12,6 +12,7 @@ import os
 import re
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,7 @@ from sqlalchemy import func, select
 from conftest import BACKEND, private_pg_database
 from core import users
 from core.config import Settings
+from core.reports.kpi import kpis
 from core.routing.worklist import QueueView, iter_view
 from core.store import migrate
 from core.store.db import Database
@@ -211,6 +213,13 @@ async def test_dashboard_figures_match_summary_json(page: Page, workbench):
         assert shown[key] == f"${float(cli[key]):,.2f}", key
     assert int(shown["open_items"]) == cli["open_items"]
     assert float(cli["recovered"]) > 0 and float(cli["written_off"]) > 0
+    # The KPIs are core's figures for the period the page names.
+    with wb.db.transaction() as s:
+        report = kpis(s, wb.loaded.today - timedelta(days=29), wb.loaded.today + timedelta(days=1))
+    for k in report.kpis:
+        cell = page.locator(f'tr[data-kpi="{k.key}"] td').nth(1)
+        await expect(cell).to_have_text("–" if k.value is None else (
+            f"{k.value * 100:.1f} %" if k.unit == "ratio" else f"{k.value:.1f} {k.unit}"))
 
 
 async def test_csv_and_xlsx_exports_hold_the_filtered_view(page: Page, workbench):
