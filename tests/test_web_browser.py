@@ -117,9 +117,10 @@ async def test_each_role_reaches_its_pages_and_is_refused_elsewhere(page: Page, 
     await shot(page, "login")
     reach = {
         "biller": ([("/queues", "queues"), (f"/queues/{team}", "queue")],
-                   ["/dashboard", "/ops/runs", "/admin/users", "/appeals", f"/queues/{other}"]),
+                   ["/dashboard", "/rca", "/ops/runs", "/admin/users", "/appeals", f"/queues/{other}"]),
         "appeal_writer": ([("/appeals", "appeals")], ["/dashboard", "/ops/accounts", f"/queues/{other}"]),
-        "manager": ([("/dashboard", "dashboard"), (f"/queues/{other}", None)], ["/ops/runs", "/admin/users"]),
+        "manager": ([("/dashboard", "dashboard"), ("/rca?since=2026-08-01", "rca"), (f"/queues/{other}", None)],
+                    ["/ops/runs", "/admin/users"]),
         "ops": ([("/ops/runs", "runs"), ("/ops/accounts", "accounts"), ("/ops/drift", "drift"),
                  ("/ops/alerts", "alerts")], ["/queues", "/dashboard", "/admin/users"]),
         "admin": ([("/admin/users", "users")], ["/queues", "/dashboard"]),

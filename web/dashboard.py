@@ -8,20 +8,30 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from core.reports.kpi import kpis
+from core.reports.rca import DIMENSIONS, MISSING, rca
 from core.routing.queues import summary
 from web.charts import bar_chart
 from web.guard import route
 
 
+def _period(request: Request, days: int) -> tuple[date, date]:
+    """?since=&until= (until not included), by default the `days` up to today; ValueError if not dates."""
+    until = request.app.state.workbench.clock().date() + timedelta(days=1)
+    params = request.query_params
+    until = date.fromisoformat(params["until"]) if params.get("until") else until
+    since = date.fromisoformat(params["since"]) if params.get("since") else until - timedelta(days=days)
+    if since >= until:
+        raise ValueError("since must be before until")
+    return since, until
+
+
 @route("dashboard")
 def dashboard_page(request: Request) -> Response:
     wb = request.app.state.workbench
-    until = wb.clock().date() + timedelta(days=1)
     try:
-        since = date.fromisoformat(request.query_params.get("since") or (until - timedelta(days=PERIOD_DAYS)).isoformat())
-        until = date.fromisoformat(request.query_params["until"]) if request.query_params.get("until") else until
+        since, until = _period(request, PERIOD_DAYS)
     except ValueError:
-        return wb.refuse(request, 400, "since and until are dates (YYYY-MM-DD)")
+        return wb.refuse(request, 400, "since and until are dates (YYYY-MM-DD), since before until")
     with wb.db.transaction() as s:
         out = summary(s, now=wb.clock())
         report = kpis(s, since, until)
@@ -30,7 +40,22 @@ def dashboard_page(request: Request) -> Response:
     return wb.render(request, "dashboard.html", summary=out, chart=chart, report=report)
 
 
+@route("dashboard")
+def rca_page(request: Request) -> Response:
+    """The weekly root-cause analysis: groups per dimension with their change, and the outliers."""
+    wb = request.app.state.workbench
+    try:
+        since, until = _period(request, 7)
+    except ValueError:
+        return wb.refuse(request, 400, "since and until are dates (YYYY-MM-DD), since before until")
+    with wb.db.transaction() as s:
+        report = rca(s, since, until)
+    dimensions = {d: [g for g in report.groups if g.dimension == d][:GROUPS_SHOWN] for d in DIMENSIONS}
+    return wb.render(request, "rca.html", report=report, dimensions=dimensions, missing=MISSING)
+
+
 # The KPIs' default period: the last 30 days up to today.
 PERIOD_DAYS = 30
+GROUPS_SHOWN = 15
 
-ROUTES = [Route("/dashboard", dashboard_page)]
+ROUTES = [Route("/dashboard", dashboard_page), Route("/rca", rca_page)]
