@@ -28,7 +28,7 @@ from core.reports.kpi import kpis
 from core.routing.worklist import QueueView, iter_view
 from core.store import migrate
 from core.store.db import Database
-from core.store.models import AuditEvent, Payer, User
+from core.store.models import Alert, AuditEvent, Payer, User
 from core.store.models.work import WorkItem
 from evidence.blobs import LocalBlobStore
 from evidence.recorder import EvidenceRecorder
@@ -81,6 +81,9 @@ async def workbench(_store, browser):
         item_id, claim_id = s.execute(select(WorkItem.id, WorkItem.claim_id)
                                       .where(WorkItem.team == loaded.team, WorkItem.claim_id.is_not(None),
                                              WorkItem.is_open.is_(True)).order_by(WorkItem.id)).first()
+    with db.transaction() as s:
+        s.add(Alert(kind="account_disabled", severity="critical", subject="account:availity-demo",
+                    message="BadCredentials: account disabled"))
     page = await browser.new_page()
     await page.set_content(f"<h1>Claim status</h1><p>Claim {claim_id}: Denied (CARC 16, RARC N290)</p>")
     recorder = EvidenceRecorder(db, LocalBlobStore(settings.blob_dir, wb.keys), run_id="web-test-run",
@@ -130,6 +133,8 @@ async def test_each_role_reaches_its_pages_and_is_refused_elsewhere(page: Page, 
         for path, name in allowed:
             response = await page.goto(wb.base + path)
             assert response.status == 200, (role, path)
+            if path == "/ops/alerts":
+                await expect(page.get_by_role("table", name="Alerts")).to_contain_text("account:availity-demo")
             if name:
                 await shot(page, name)
         for path in refused:

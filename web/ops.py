@@ -1,12 +1,12 @@
 """Ops pages: fleet runs (state, account, duration, failure and its consequence), accounts, drift, alerts."""
 from __future__ import annotations
 
-from sqlalchemy import func, inspect, select, text
+from sqlalchemy import func, select
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from core.store.models import AutomationRun, PortalAccount
+from core.store.models import Alert, AutomationRun, PortalAccount
 from web.guard import route
 
 RUN_STATES = ("queued", "running", "succeeded", "failed", "cancelled")
@@ -42,7 +42,8 @@ def accounts_page(request: Request) -> Response:
             select(AutomationRun.account_id, AutomationRun.finished_at, AutomationRun.error_type)
             .where(AutomationRun.state == "failed").order_by(AutomationRun.finished_at))}
         accounts = [{"alias": a.alias, "portal": a.portal, "base_url": a.base_url, "authorised": a.authorised,
-                     "enabled": a.enabled, "last_success": last_ok.get(a.id), "last_failure": last_fail.get(a.id)}
+                     "enabled": a.enabled, "disabled_reason": a.disabled_reason, "disabled_at": a.disabled_at,
+                     "last_success": last_ok.get(a.id), "last_failure": last_fail.get(a.id)}
                     for a in s.scalars(select(PortalAccount).order_by(PortalAccount.alias))]
     return wb.render(request, "accounts.html", accounts=accounts)
 
@@ -69,13 +70,12 @@ def drift_page(request: Request) -> Response:
 
 @route("fleet")
 def alerts_page(request: Request) -> Response:
-    """Fleet alerts, once the store has an alerts table; until then the page says so."""
+    """The fleet's alerts (fleet/alerts.py raises them), open ones first."""
     wb = request.app.state.workbench
     with wb.db.transaction() as s:
-        available = inspect(s.connection()).has_table("alerts")
-        alerts = [dict(r) for r in s.execute(text("SELECT * FROM alerts ORDER BY id DESC LIMIT 200")).mappings()] \
-            if available else []
-    return wb.render(request, "alerts.html", available=available, alerts=alerts)
+        alerts = s.scalars(select(Alert).order_by(Alert.acked_at.is_not(None), Alert.raised_at.desc())
+                           .limit(200)).all()
+    return wb.render(request, "alerts.html", alerts=alerts)
 
 
 ROUTES = [

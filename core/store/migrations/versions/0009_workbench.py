@@ -5,15 +5,15 @@ Sorting a team's queue by due date or by amount walks (team, is_open, key, id) i
 whole team (seconds at a million items). A selective filter (a rare payer, "my items", a rare state)
 reads its matches through ix_work_items_team_payer, ix_work_items_owner or ix_work_items_team_state.
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-11-28
 """
 from alembic import op
 import sqlalchemy as sa
 
-revision = '0008'
-down_revision = '0007'
+revision = '0009'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 
