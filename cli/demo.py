@@ -188,7 +188,7 @@ def _workbench_users(db, current: Settings, today: date) -> dict:
     """A manager and a biller of the busiest queue, with fresh random passwords, and how to serve the workbench."""
     import secrets
 
-    from sqlalchemy import func
+    from sqlalchemy import func, select
 
     from cli.web import DEFAULT_PORT
     from core.routing import load_config
